@@ -1,0 +1,177 @@
+// The one inventory interface. Every producer (scanners, later CA, signing, people)
+// writes through it and every consumer reads through it; no caller sees SQL.
+//
+// A Store is NOT thread-safe: use one Store per thread (the SQLite back end opens its
+// own connection; WAL lets readers and one writer work at once across processes).
+// Errors are Result values: ErrorCode::kIo for database failures (the message names the
+// database path and SQLite's reason), kInput for a database that is not mica's or has a
+// newer schema, kNotFound for a missing identity.
+//
+// Data model (docs/ARCHITECTURE.md): identity (kind + fingerprint, unique), location
+// (where an identity lives: a file on a host, later a TLS endpoint ...), sighting
+// (identity x location, first_seen / last_seen / present), scan (who scanned what,
+// when, counts and errors).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/time.h"
+#include "x509/identity.h"
+
+namespace mica::store {
+
+enum class LocationKind { kFile, kTlsEndpoint };
+const char* LocationKindName(LocationKind kind);  // "file", "tls_endpoint"
+
+// Filesystem facts of a file location, refreshed at every scan.
+struct FileFacts {
+  std::uint32_t mode = 0;  // st_mode permission bits (and type bits)
+  std::uint32_t uid = 0, gid = 0;
+  std::string owner, group;  // names when resolvable, else ""
+  std::int64_t size = 0;
+  UnixSeconds mtime = 0;
+};
+
+struct Location {
+  LocationKind kind = LocationKind::kFile;
+  std::string host;  // the scanning host's name for files; the endpoint host otherwise
+  std::string path;  // absolute path for files
+  int port = 0;      // TLS endpoints
+  std::string sni;   // TLS endpoints
+};
+
+// One file (or endpoint) as one scan saw it, with everything found in it.
+struct Observation {
+  Location location;
+  std::optional<FileFacts> file;
+  std::string format;  // x509::FormatName of the content
+  std::vector<x509::Identity> identities;
+};
+
+// A failure the scan recorded and went past: "where" is a path or endpoint.
+struct ScanError {
+  std::string where;
+  std::string reason;
+};
+
+struct ScanStart {
+  std::string kind;                // "fs", later "tls"
+  std::string host;                // scanning host
+  std::vector<std::string> roots;  // scanned roots (absolute paths) or targets
+  UnixSeconds started_at = 0;
+};
+
+struct ScanStats {
+  std::int64_t files_seen = 0;
+  std::int64_t candidates = 0;    // files whose content was sniffed as a possible identity
+  std::int64_t identities = 0;    // identity sightings recorded
+  std::int64_t errors = 0;
+};
+
+struct ScanRow {
+  std::int64_t id = 0;
+  ScanStart start;
+  UnixSeconds finished_at = 0;  // 0 while running or when it failed
+  std::string status;           // "running", "complete", "failed"
+  ScanStats stats;
+};
+
+struct IdentityRow {
+  std::int64_t id = 0;
+  x509::Identity identity;
+  UnixSeconds first_seen = 0;
+  UnixSeconds last_seen = 0;
+  int locations = 0;         // locations where it is present now
+};
+
+struct SightingRow {
+  std::int64_t identity_id = 0;
+  Location location;
+  std::optional<FileFacts> file;
+  std::string position;      // inside the file: "pem:2"
+  UnixSeconds first_seen = 0;
+  UnixSeconds last_seen = 0;
+  bool present = true;       // false once a later scan of the same root no longer saw it
+  UnixSeconds vanished_at = 0;
+  std::int64_t first_scan_id = 0, last_scan_id = 0;
+};
+
+struct IdentityFilter {
+  std::optional<x509::Kind> kind;
+  std::optional<UnixSeconds> expiring_before;  // not_after < this and not yet expired at `now`
+  std::optional<UnixSeconds> expired_at;       // not_after < this
+  UnixSeconds now = 0;
+  std::string issuer_contains;                 // case-insensitive substring of the issuer
+  std::optional<x509::KeyType> key_type;
+  std::string location_glob;                   // fnmatch-style over file paths
+  std::optional<bool> self_signed;
+  std::optional<bool> is_ca;
+  std::string eku;                             // e.g. "code_signing"
+  bool include_vanished = false;               // identities no longer present anywhere
+  int limit = 0;                               // 0: no limit
+};
+
+struct Count {
+  std::string key;
+  std::int64_t count = 0;
+};
+
+struct Summary {
+  std::vector<Count> by_kind, by_issuer, by_key_type;   // key type as "rsa-2048", "ec-prime256v1"
+  std::vector<IdentityRow> expiring;        // certificates expiring within the window
+  std::vector<IdentityRow> expired;
+  std::vector<SightingRow> exposed_keys;    // private keys unencrypted or readable by others
+  std::vector<IdentityRow> orphan_keys;     // private keys with no certificate of the same SPKI
+  std::vector<IdentityRow> code_signing;    // code-signing certificates
+  std::int64_t identities = 0, locations = 0;
+  std::optional<ScanRow> last_scan;
+};
+
+class Store {
+ public:
+  // Opens (creating and migrating as needed) the inventory at `path` ("mica.db"). Later
+  // a "postgresql://" URL selects the PostgreSQL back end.
+  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Scans. A scan is Begin, any number of Record calls (each batch commits in one
+  // transaction), then Finish, which marks sightings under the scan's roots that this
+  // scan did not see as vanished. A scan never Finished stays "running" (or is marked
+  // "failed" by FailScan) and marks nothing vanished.
+  [[nodiscard]] virtual Result<std::int64_t> BeginScan(const ScanStart& start) = 0;
+  [[nodiscard]] virtual Status Record(std::int64_t scan_id,
+                                      const std::vector<Observation>& observations,
+                                      const std::vector<ScanError>& errors,
+                                      UnixSeconds seen_at) = 0;
+  [[nodiscard]] virtual Status FinishScan(std::int64_t scan_id, const ScanStats& stats,
+                                          UnixSeconds finished_at) = 0;
+  [[nodiscard]] virtual Status FailScan(std::int64_t scan_id, const std::string& reason,
+                                        UnixSeconds finished_at) = 0;
+
+  // Queries.
+  [[nodiscard]] virtual Result<std::vector<IdentityRow>> ListIdentities(
+      const IdentityFilter& filter) = 0;
+  // Identities whose fingerprint starts with `prefix` (hex, or "SHA256:..." for SSH).
+  [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindByFingerprint(
+      const std::string& prefix) = 0;
+  [[nodiscard]] virtual Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) = 0;
+  // Identities sharing `spki_sha256` (certificates and keys of one key pair).
+  [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindBySpki(
+      const std::string& spki_sha256) = 0;
+  [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) = 0;
+  [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(int limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace mica::store
