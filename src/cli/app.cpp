@@ -1,5 +1,81 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/log.h"
+
 namespace mica::cli {
-int Run(int, char**) { return 0; }
+
+namespace {
+
+// Points CLI options at the shared Globals so every verb accepts them.
+void AddGlobalOptions(CLI::App& app, Globals& g) {
+  app.add_option("--db", g.db, "Inventory database path (default ./mica.db, or $MICA_DB)");
+  app.add_option("--config", g.config,
+                 "Configuration file (default ./mica.toml if present, or $MICA_CONFIG)");
+  app.add_option("--log-format", g.log_format, "Log format on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  CLI::App app{"mica: discover, inventory and judge machine identities", "mica"};
+  app.set_version_flag("--version,-V", std::string("mica ") + MICA_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  Globals g;
+  AddGlobalOptions(app, g);
+
+  auto* help = app.add_subcommand("help", "Show help for mica or for one verb");
+  std::vector<std::string> help_topic;
+  help->add_option("verb", help_topic, "Verb to describe");
+
+  Commands commands(g);
+  commands.Register(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "mica: " << e.what() << "\nRun 'mica help' for usage.\n";
+    return 2;
+  }
+
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return 0;
+    }
+    CLI::App* sub = &app;
+    for (const auto& t : help_topic) {
+      try {
+        sub = sub->get_subcommand(t);
+      } catch (const CLI::OptionNotFound&) {
+        std::cerr << "mica: no verb '" << t << "'. Run 'mica help' for the list.\n";
+        return 2;
+      }
+    }
+    std::cout << sub->help();
+    return 0;
+  }
+
+  InitLogging(g.log_format == "json" ? LogFormat::kJson : LogFormat::kText, g.log_level);
+  return commands.Execute();
+}
+
 }  // namespace mica::cli

@@ -1,0 +1,724 @@
+#include "cli/commands.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/encoding.h"
+#include "core/time.h"
+#include "discover/fs_scan.h"
+#include "x509/identity_json.h"
+
+namespace mica::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_interrupted{false};
+
+void OnInterrupt(int) { g_interrupted.store(true); }
+
+std::string FirstNonEmpty(std::initializer_list<std::string> values) {
+  for (const auto& v : values)
+    if (!v.empty()) return v;
+  return "";
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string Mode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 07777); }
+
+std::string Join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// The short human name of an identity for tables: CN, else subject, else comment.
+std::string Label(const x509::Identity& id) {
+  if (id.cert) {
+    if (!id.cert->subject_parts.cn.empty()) return id.cert->subject_parts.cn;
+    if (!id.cert->subject.empty()) return id.cert->subject;
+    if (!id.cert->san_dns.empty()) return id.cert->san_dns.front();
+    return "(empty subject)";
+  }
+  if (id.ssh) {
+    if (!id.ssh->key_id.empty()) return id.ssh->key_id;
+    return id.ssh->comment;
+  }
+  return "";
+}
+
+std::string IssuerLabel(const x509::Identity& id) {
+  if (!id.cert) return id.ssh && !id.ssh->ca_fingerprint.empty() ? id.ssh->ca_fingerprint : "";
+  return id.cert->issuer_parts.cn.empty() ? id.cert->issuer : id.cert->issuer_parts.cn;
+}
+
+std::string KeyLabel(const x509::KeyInfo& k) {
+  if (k.type == x509::KeyType::kUnknown) return "unknown";
+  std::string s = x509::KeyTypeName(k.type);
+  if (!k.curve.empty()) return s + "-" + k.curve;
+  if (k.bits && (k.type == x509::KeyType::kRsa || k.type == x509::KeyType::kDsa))
+    return s + "-" + std::to_string(k.bits);
+  return s;
+}
+
+std::string ShortDate(UnixSeconds t) { return FormatRfc3339(t).substr(0, 10); }
+
+json RowJson(const store::IdentityRow& r) {
+  json j = x509::ToJson(r.identity);
+  j["id"] = r.id;
+  j["first_seen"] = FormatRfc3339(r.first_seen);
+  j["last_seen"] = FormatRfc3339(r.last_seen);
+  j["locations"] = r.locations;
+  return j;
+}
+
+json SightingJson(const store::SightingRow& s) {
+  json j;
+  j["location_kind"] = store::LocationKindName(s.location.kind);
+  j["host"] = s.location.host;
+  if (s.location.kind == store::LocationKind::kFile) {
+    j["path"] = s.location.path;
+  } else {
+    j["port"] = s.location.port;
+    j["sni"] = s.location.sni;
+  }
+  j["position"] = s.position;
+  j["first_seen"] = FormatRfc3339(s.first_seen);
+  j["last_seen"] = FormatRfc3339(s.last_seen);
+  j["present"] = s.present;
+  if (!s.present) j["vanished_at"] = FormatRfc3339(s.vanished_at);
+  j["first_scan_id"] = s.first_scan_id;
+  j["last_scan_id"] = s.last_scan_id;
+  if (s.file) {
+    j["mode"] = Mode(s.file->mode);
+    j["owner"] = s.file->owner;
+    j["group"] = s.file->group;
+    j["uid"] = s.file->uid;
+    j["gid"] = s.file->gid;
+    j["size"] = s.file->size;
+    j["mtime"] = FormatRfc3339(s.file->mtime);
+  }
+  return j;
+}
+
+std::string Where(const store::SightingRow& s) {
+  if (s.location.kind == store::LocationKind::kFile) return s.location.path;
+  return s.location.host + ":" + std::to_string(s.location.port);
+}
+
+json ScanJson(const store::ScanRow& s) {
+  return json{{"id", s.id},
+              {"kind", s.start.kind},
+              {"host", s.start.host},
+              {"roots", s.start.roots},
+              {"started_at", FormatRfc3339(s.start.started_at)},
+              {"finished_at", s.finished_at ? FormatRfc3339(s.finished_at) : ""},
+              {"status", s.status},
+              {"files_seen", s.stats.files_seen},
+              {"candidates", s.stats.candidates},
+              {"identities", s.stats.identities},
+              {"errors", s.stats.errors}};
+}
+
+// Reads one password per line; the buffer holding the file is wiped afterwards.
+Result<std::vector<std::string>> ReadPasswords(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return Fail(ErrorCode::kNotFound, "PKCS#12 password file " + path + " cannot be read");
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+// Live progress on stderr while a scan runs, only when stderr is a terminal.
+class ProgressLine {
+ public:
+  ProgressLine(const discover::FsScanProgress& p, const std::vector<std::string>& roots,
+               bool enabled)
+      : p_(p), roots_(roots) {
+    if (!enabled) return;
+    thread_ = std::jthread([this](std::stop_token st) {
+      auto start = std::chrono::steady_clock::now();
+      while (!st.stop_requested()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        int r = p_.current_root.load();
+        std::string root = r >= 0 && r < static_cast<int>(roots_.size()) ? roots_[r] : "";
+        std::cerr << fmt::format("\r\033[Kfiles {}  identities {}  errors {}  {:.0f} files/s  {}",
+                                 p_.files_seen.load(), p_.identities.load(), p_.errors.load(),
+                                 secs > 0 ? p_.files_seen.load() / secs : 0.0, root)
+                  << std::flush;
+      }
+      std::cerr << "\r\033[K" << std::flush;
+    });
+  }
+
+ private:
+  const discover::FsScanProgress& p_;
+  const std::vector<std::string>& roots_;
+  std::jthread thread_;
+};
+
+}  // namespace
+
+int Commands::ReportError(const Error& e) {
+  std::cerr << "mica: " << e.message << "\n";
+  return ExitCodeFor(e.code);
+}
+
+void Commands::Register(CLI::App& app) {
+  auto add_output = [this](CLI::App* sub) {
+    auto* j = sub->add_flag("--json", out_.json, "Print one JSON document");
+    auto* c = sub->add_flag("--csv", out_.csv, "Print CSV (RFC 4180)");
+    j->excludes(c);
+  };
+
+  // scan
+  auto* scan = app.add_subcommand("scan", "Discover machine identities");
+  scan->require_subcommand(1);
+  auto* fs = scan->add_subcommand("fs", "Scan files and directories for certificates and keys");
+  fs->add_option("path", scan_paths_,
+                 "Files or directories (default: the configured roots, else the standard "
+                 "locations: /etc/ssl /etc/pki /usr/local/share/ca-certificates /etc/ssh /root "
+                 "/home /opt /srv /var/lib /etc)");
+  fs->add_option("--exclude", scan_excludes_, "Glob of paths or names to skip (repeatable)");
+  fs->add_option("--max-file-size", scan_max_size_,
+                 "Candidate files larger than this are recorded as errors, not parsed (8MiB)");
+  fs->add_flag("--cross-filesystems", scan_cross_fs_, "Descend into other mounted filesystems");
+  fs->add_option("--threads", scan_threads_, "Worker threads (default: one per core)")
+      ->check(CLI::Range(0, 256));
+  fs->add_option("--pkcs12-passwords", scan_pkcs12_passwords_,
+                 "File with passwords to try on PKCS#12 files, one per line");
+  fs->add_flag("--quiet,-q", scan_quiet_, "No progress line and no result line");
+  add_output(fs);
+  fs->callback([this] { selected_ = [this] { return ScanFs(); }; });
+
+  // inventory
+  auto* inv = app.add_subcommand("inventory", "Query the inventory");
+  inv->require_subcommand(1);
+  auto* list = inv->add_subcommand("list", "List identities");
+  list->add_option("--kind", list_kind_,
+                   "certificate, private_key, public_key, ssh_public_key, ssh_private_key, "
+                   "ssh_certificate, keystore_entry");
+  list->add_option("--expiring-within", list_expiring_, "e.g. 30d: not yet expired, expires within");
+  list->add_flag("--expired", list_expired_, "Only expired certificates");
+  list->add_option("--issuer", list_issuer_, "Issuer contains this text (case-insensitive)");
+  list->add_option("--key-type", list_key_type_, "rsa, ec, ed25519, ed448, dsa");
+  list->add_option("--location", list_location_, "Glob over file paths, e.g. '/etc/nginx/*'");
+  list->add_flag("--self-signed", list_self_signed_, "Only self-signed certificates");
+  list->add_flag("--ca", list_ca_, "Only CA certificates");
+  list->add_option("--eku", list_eku_,
+                   "server_auth, client_auth, code_signing (or code-signing), email_protection, "
+                   "time_stamping, ocsp_signing, any");
+  list->add_flag("--all", list_include_vanished_, "Include identities no longer seen anywhere");
+  list->add_option("--limit", list_limit_, "At most this many rows")->check(CLI::NonNegativeNumber);
+  add_output(list);
+  list->callback([this] { selected_ = [this] { return InventoryList(); }; });
+
+  auto* scans = inv->add_subcommand("scans", "List scans, newest first");
+  add_output(scans);
+  scans->callback([this] { selected_ = [this] { return InventoryScans(); }; });
+
+  auto* errors = inv->add_subcommand("errors", "Errors recorded by a scan (default: the last)");
+  errors->add_option("--scan", errors_scan_, "Scan id");
+  add_output(errors);
+  errors->callback([this] { selected_ = [this] { return InventoryErrors(); }; });
+
+  // show
+  auto* show = app.add_subcommand("show", "Everything known about one identity");
+  show->add_option("fingerprint", show_prefix_, "Fingerprint or a unique prefix of it")
+      ->required();
+  add_output(show);
+  show->callback([this] { selected_ = [this] { return Show(); }; });
+
+  // summary
+  auto* summary = app.add_subcommand("summary", "What a security engineer wants to see first");
+  summary->add_option("--window", summary_window_, "Expiry warning window (default 30d)");
+  add_output(summary);
+  summary->callback([this] { selected_ = [this] { return Summary(); }; });
+}
+
+int Commands::Execute() {
+  if (!selected_) return 2;
+  return selected_();
+}
+
+bool Commands::Setup(bool need_store) {
+  std::string config_path = FirstNonEmpty({g_.config, Env("MICA_CONFIG")});
+  auto config = LoadConfig(config_path.empty() ? "mica.toml" : config_path, !config_path.empty());
+  if (!config) {
+    exit_code_ = ReportError(config.error());
+    return false;
+  }
+  config_ = std::move(*config);
+  std::string db = FirstNonEmpty({g_.db, Env("MICA_DB"), config_.db});
+  if (!need_store) return true;
+  auto store = store::Store::Open(db);
+  if (!store) {
+    exit_code_ = ReportError(store.error());
+    return false;
+  }
+  store_ = std::move(*store);
+  db_path_ = db;
+  return true;
+}
+
+int Commands::ScanFs() {
+  if (!Setup(true)) return exit_code_;
+  discover::FsScanOptions opts;
+  opts.roots = !scan_paths_.empty()       ? scan_paths_
+               : !config_.fs_roots.empty() ? config_.fs_roots
+                                           : discover::DefaultRoots();
+  opts.excludes = config_.fs_exclude;
+  opts.excludes.insert(opts.excludes.end(), scan_excludes_.begin(), scan_excludes_.end());
+  // The inventory itself (and its WAL) is not an identity source.
+  opts.max_file_size = config_.fs_max_file_size;
+  if (!scan_max_size_.empty()) {
+    auto s = ParseSize(scan_max_size_);
+    if (!s) return ReportError(Error{s.error().code, "--max-file-size: " + s.error().message});
+    opts.max_file_size = *s;
+  }
+  opts.cross_filesystems = scan_cross_fs_ || config_.fs_cross_filesystems;
+  opts.threads = scan_threads_ ? scan_threads_ : config_.fs_threads;
+  std::string pw_file = FirstNonEmpty({scan_pkcs12_passwords_, config_.pkcs12_passwords_file});
+  if (!pw_file.empty()) {
+    auto pws = ReadPasswords(pw_file);
+    if (!pws) return ReportError(pws.error());
+    opts.parse.pkcs12_passwords = std::move(*pws);
+  }
+  for (const auto& p : opts.roots) {
+    if (p.empty()) return ReportError(Error{ErrorCode::kInvalidArgument, "empty path given to scan fs"});
+  }
+
+  SystemClock clock;
+  store::ScanStart start;
+  start.kind = "fs";
+  start.host = discover::LocalHostName();
+  for (const auto& r : opts.roots) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(r, ec);
+    std::string root = ec ? r : abs.lexically_normal().string();
+    if (root.size() > 1 && root.back() == '/') root.pop_back();
+    start.roots.push_back(root);
+  }
+  start.started_at = clock.Now();
+  auto scan_id = store_->BeginScan(start);
+  if (!scan_id) return ReportError(scan_id.error());
+
+  std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
+  discover::FsScanProgress progress;
+  std::optional<ProgressLine> line;
+  line.emplace(progress, start.roots, !scan_quiet_ && ::isatty(STDERR_FILENO));
+  auto stats = discover::ScanFilesystem(
+      opts,
+      [&](std::vector<store::Observation>&& obs, std::vector<store::ScanError>&& errs) {
+        return store_->Record(*scan_id, obs, errs, clock.Now());
+      },
+      &progress, &g_interrupted);
+  line.reset();
+  if (!stats) {
+    (void)store_->FailScan(*scan_id, stats.error().message, clock.Now());
+    return ReportError(stats.error());
+  }
+  if (g_interrupted.load()) {
+    // An interrupted walk saw only part of the tree: record what it found but do not
+    // mark anything vanished.
+    (void)store_->FailScan(*scan_id, "interrupted", clock.Now());
+    std::cerr << "mica: scan interrupted; what was found is stored, nothing marked vanished\n";
+    return 130;
+  }
+  if (auto s = store_->FinishScan(*scan_id, *stats, clock.Now()); !s) return ReportError(s.error());
+
+  if (out_.json) {
+    auto scans = store_->ListScans(1);
+    if (scans && !scans->empty()) std::cout << ScanJson(scans->front()).dump(2) << "\n";
+  } else if (!scan_quiet_) {
+    std::cout << fmt::format(
+        "scan #{}: {} files, {} candidates, {} identity sightings, {} errors -> {}\n", *scan_id,
+        stats->files_seen, stats->candidates, stats->identities, stats->errors, db_path_);
+    if (stats->errors)
+      std::cout << "  errors: mica inventory errors --scan " << *scan_id << "\n";
+  }
+  return 0;
+}
+
+int Commands::InventoryList() {
+  if (!Setup(true)) return exit_code_;
+  SystemClock clock;
+  store::IdentityFilter f;
+  f.now = clock.Now();
+  if (!list_kind_.empty()) {
+    auto k = x509::KindFromName(list_kind_);
+    if (!k)
+      return ReportError({ErrorCode::kInvalidArgument,
+                          "--kind '" + list_kind_ +
+                              "' is not a kind (certificate, private_key, public_key, "
+                              "ssh_public_key, ssh_private_key, ssh_certificate, keystore_entry)"});
+    f.kind = *k;
+  }
+  if (!list_expiring_.empty()) {
+    auto d = ParseDurationSeconds(list_expiring_);
+    if (!d) return ReportError({d.error().code, "--expiring-within: " + d.error().message});
+    f.expiring_before = f.now + *d;
+  }
+  if (list_expired_) f.expired_at = f.now;
+  f.issuer_contains = list_issuer_;
+  if (!list_key_type_.empty()) {
+    static const std::map<std::string, x509::KeyType> kTypes = {
+        {"rsa", x509::KeyType::kRsa},         {"ec", x509::KeyType::kEc},
+        {"ecdsa", x509::KeyType::kEc},        {"ed25519", x509::KeyType::kEd25519},
+        {"ed448", x509::KeyType::kEd448},     {"dsa", x509::KeyType::kDsa},
+        {"x25519", x509::KeyType::kX25519},   {"x448", x509::KeyType::kX448}};
+    auto it = kTypes.find(list_key_type_);
+    if (it == kTypes.end())
+      return ReportError({ErrorCode::kInvalidArgument,
+                          "--key-type '" + list_key_type_ + "' is not one of rsa, ec, ed25519, "
+                          "ed448, dsa, x25519, x448"});
+    f.key_type = it->second;
+  }
+  f.location_glob = list_location_;
+  if (list_self_signed_) f.self_signed = true;
+  if (list_ca_) f.is_ca = true;
+  f.eku = list_eku_;
+  for (auto& c : f.eku)
+    if (c == '-') c = '_';
+  f.include_vanished = list_include_vanished_;
+  f.limit = list_limit_;
+  auto rows = store_->ListIdentities(f);
+  if (!rows) return ReportError(rows.error());
+
+  if (out_.json) {
+    json arr = json::array();
+    for (const auto& r : *rows) arr.push_back(RowJson(r));
+    std::cout << json{{"identities", arr}, {"count", rows->size()}}.dump(2) << "\n";
+    return 0;
+  }
+  Table t;
+  t.columns = {"fingerprint", "kind", "name", "issuer", "key", "not_after", "locations"};
+  for (const auto& r : *rows) {
+    const auto& id = r.identity;
+    std::string not_after = id.cert ? FormatRfc3339(id.cert->not_after)
+                            : id.ssh && id.kind == x509::Kind::kSshCertificate
+                                ? FormatRfc3339(id.ssh->valid_before)
+                                : "";
+    t.rows.push_back({out_.csv ? id.fingerprint : id.fingerprint.substr(0, 16),
+                      x509::KindName(id.kind), Label(id), IssuerLabel(id), KeyLabel(id.key),
+                      out_.csv ? not_after : not_after.substr(0, 10), std::to_string(r.locations)});
+  }
+  if (out_.csv) {
+    PrintCsv(std::cout, t);
+  } else {
+    PrintTable(std::cout, t);
+    std::cout << rows->size() << " identities\n";
+  }
+  return 0;
+}
+
+int Commands::InventoryScans() {
+  if (!Setup(true)) return exit_code_;
+  auto scans = store_->ListScans(0);
+  if (!scans) return ReportError(scans.error());
+  if (out_.json) {
+    json arr = json::array();
+    for (const auto& s : *scans) arr.push_back(ScanJson(s));
+    std::cout << json{{"scans", arr}}.dump(2) << "\n";
+    return 0;
+  }
+  Table t;
+  t.columns = {"id", "kind", "status", "started_at", "files", "candidates", "identities", "errors",
+               "roots"};
+  for (const auto& s : *scans)
+    t.rows.push_back({std::to_string(s.id), s.start.kind, s.status,
+                      FormatRfc3339(s.start.started_at), std::to_string(s.stats.files_seen),
+                      std::to_string(s.stats.candidates), std::to_string(s.stats.identities),
+                      std::to_string(s.stats.errors), Join(s.start.roots, " ")});
+  out_.csv ? PrintCsv(std::cout, t) : PrintTable(std::cout, t, 80);
+  return 0;
+}
+
+int Commands::InventoryErrors() {
+  if (!Setup(true)) return exit_code_;
+  std::int64_t id = errors_scan_;
+  if (id == 0) {
+    auto scans = store_->ListScans(1);
+    if (!scans) return ReportError(scans.error());
+    if (scans->empty()) return ReportError({ErrorCode::kNotFound, "no scan yet: run mica scan fs"});
+    id = scans->front().id;
+  }
+  auto errs = store_->ScanErrors(id);
+  if (!errs) return ReportError(errs.error());
+  if (out_.json) {
+    json arr = json::array();
+    for (const auto& e : *errs) arr.push_back({{"where", e.where}, {"reason", e.reason}});
+    std::cout << json{{"scan_id", id}, {"errors", arr}}.dump(2) << "\n";
+    return 0;
+  }
+  Table t;
+  t.columns = {"where", "reason"};
+  for (const auto& e : *errs) t.rows.push_back({e.where, e.reason});
+  out_.csv ? PrintCsv(std::cout, t) : PrintTable(std::cout, t, 100);
+  return 0;
+}
+
+int Commands::Show() {
+  if (!Setup(true)) return exit_code_;
+  auto rows = store_->FindByFingerprint(show_prefix_);
+  if (!rows) return ReportError(rows.error());
+  if (rows->empty())
+    return ReportError({ErrorCode::kNotFound, "no identity has a fingerprint starting with '" +
+                                                  show_prefix_ +
+                                                  "' (list them with mica inventory list)"});
+  if (rows->size() > 1) {
+    std::cerr << "mica: '" << show_prefix_ << "' matches " << rows->size()
+              << " identities; give more of the fingerprint:\n";
+    for (const auto& r : *rows)
+      std::cerr << "  " << r.identity.fingerprint << "  " << x509::KindName(r.identity.kind) << "  "
+                << Label(r.identity) << "\n";
+    return 2;
+  }
+  const auto& row = rows->front();
+  auto sightings = store_->Sightings(row.id);
+  if (!sightings) return ReportError(sightings.error());
+  std::vector<store::IdentityRow> related;
+  if (!row.identity.key.spki_sha256.empty()) {
+    auto r = store_->FindBySpki(row.identity.key.spki_sha256);
+    if (!r) return ReportError(r.error());
+    for (auto& x : *r)
+      if (x.id != row.id) related.push_back(std::move(x));
+  }
+  if (out_.json || out_.csv) {
+    json j = RowJson(row);
+    json locs = json::array();
+    for (const auto& s : *sightings) locs.push_back(SightingJson(s));
+    j["sightings"] = locs;
+    json rel = json::array();
+    for (const auto& r : related)
+      rel.push_back({{"fingerprint", r.identity.fingerprint}, {"kind", x509::KindName(r.identity.kind)}});
+    j["same_key"] = rel;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  const auto& id = row.identity;
+  auto kv = [](const std::string& k, const std::string& v) {
+    if (!v.empty()) std::cout << fmt::format("  {:<22}{}\n", k, v);
+  };
+  std::cout << x509::KindName(id.kind) << " " << id.fingerprint << "\n";
+  kv("key", KeyLabel(id.key) + (id.key.bits ? " (" + std::to_string(id.key.bits) + " bits)" : ""));
+  kv("spki_sha256", id.key.spki_sha256);
+  if (const auto& c = id.cert) {
+    kv("subject", c->subject);
+    kv("issuer", c->issuer);
+    kv("serial", c->serial_hex);
+    kv("not_before", FormatRfc3339(c->not_before));
+    kv("not_after", FormatRfc3339(c->not_after));
+    kv("san_dns", Join(c->san_dns, ", "));
+    kv("san_ip", Join(c->san_ip, ", "));
+    kv("san_email", Join(c->san_email, ", "));
+    kv("san_uri", Join(c->san_uri, ", "));
+    kv("signature", c->signature_algorithm);
+    kv("key_usage", Join(x509::KeyUsageNames(c->key_usage), ", "));
+    kv("extended_key_usage", Join(c->eku, ", "));
+    if (c->has_basic_constraints)
+      kv("basic_constraints", std::string(c->is_ca ? "CA" : "not CA") +
+                                  (c->path_len >= 0 ? ", path length " + std::to_string(c->path_len) : ""));
+    kv("subject_key_id", c->ski_hex);
+    kv("authority_key_id", c->aki_hex);
+    kv("ocsp", Join(c->ocsp_urls, ", "));
+    kv("ca_issuers", Join(c->ca_issuer_urls, ", "));
+    kv("crl", Join(c->crl_urls, ", "));
+    kv("embedded_scts", c->sct_count ? std::to_string(c->sct_count) : "");
+    kv("policies", Join(c->policy_oids, ", "));
+    kv("self_signed", c->self_signed ? "yes" : c->self_issued ? "self-issued, signature not valid" : "");
+    kv("sha1", c->sha1_hex);
+  }
+  if (const auto& p = id.private_key) {
+    kv("format", p->format);
+    kv("encrypted", p->encrypted ? "yes (" + p->cipher + ")" : "NO");
+  }
+  if (const auto& s = id.ssh) {
+    kv("algorithm", s->algorithm);
+    kv("comment", s->comment);
+    kv("options", s->options);
+    if (id.kind == x509::Kind::kSshCertificate) {
+      kv("cert_type", s->cert_type);
+      kv("key_id", s->key_id);
+      kv("serial", std::to_string(s->serial));
+      kv("principals", Join(s->principals, ", "));
+      kv("valid_after", FormatRfc3339(s->valid_after));
+      kv("valid_before", FormatRfc3339(s->valid_before));
+      kv("signing_ca", s->ca_fingerprint);
+      kv("critical_options", Join(s->critical_options, ", "));
+      kv("extensions", Join(s->extensions, ", "));
+    }
+  }
+  kv("first_seen", FormatRfc3339(row.first_seen));
+  kv("last_seen", FormatRfc3339(row.last_seen));
+  std::cout << "\nlocations (history)\n";
+  Table t;
+  t.columns = {"where", "position", "mode", "owner", "first_seen", "last_seen", "state"};
+  for (const auto& s : *sightings)
+    t.rows.push_back({Where(s), s.position, s.file ? Mode(s.file->mode) : "",
+                      s.file ? s.file->owner + ":" + s.file->group : "", FormatRfc3339(s.first_seen),
+                      FormatRfc3339(s.last_seen),
+                      s.present ? "present" : "gone since " + FormatRfc3339(s.vanished_at)});
+  PrintTable(std::cout, t, 90);
+  if (!related.empty()) {
+    std::cout << "\nsame key pair (SPKI SHA-256)\n";
+    for (const auto& r : related)
+      std::cout << "  " << x509::KindName(r.identity.kind) << " " << r.identity.fingerprint << "  "
+                << Label(r.identity) << "\n";
+  }
+  return 0;
+}
+
+int Commands::Summary() {
+  if (!Setup(true)) return exit_code_;
+  std::int64_t window = config_.expiry_window;
+  if (!summary_window_.empty()) {
+    auto d = ParseDurationSeconds(summary_window_);
+    if (!d) return ReportError({d.error().code, "--window: " + d.error().message});
+    window = *d;
+  }
+  SystemClock clock;
+  const UnixSeconds now = clock.Now();
+  auto s = store_->Summarize(now, window);
+  if (!s) return ReportError(s.error());
+
+  // The first location of each listed identity, for tables and JSON.
+  auto first_where = [&](const store::IdentityRow& r) -> std::string {
+    auto sg = store_->Sightings(r.id);
+    if (!sg) return "";
+    for (const auto& x : *sg)
+      if (x.present) return Where(x) + (x.position.empty() ? "" : " [" + x.position + "]");
+    return "";
+  };
+  auto counts_json = [](const std::vector<store::Count>& v) {
+    json o = json::object();
+    for (const auto& c : v) o[c.key] = c.count;
+    return o;
+  };
+  if (out_.json) {
+    json j;
+    j["generated_at"] = FormatRfc3339(now);
+    j["expiry_window_seconds"] = window;
+    j["identities"] = s->identities;
+    j["locations"] = s->locations;
+    j["by_kind"] = counts_json(s->by_kind);
+    j["by_issuer"] = counts_json(s->by_issuer);
+    j["by_key_type"] = counts_json(s->by_key_type);
+    auto list = [&](const std::vector<store::IdentityRow>& rows) {
+      json arr = json::array();
+      for (const auto& r : rows) {
+        json e = RowJson(r);
+        e["where"] = first_where(r);
+        arr.push_back(std::move(e));
+      }
+      return arr;
+    };
+    j["expiring"] = list(s->expiring);
+    j["expired"] = list(s->expired);
+    json exposed = json::array();
+    for (const auto& x : s->exposed_keys) exposed.push_back(SightingJson(x));
+    j["exposed_private_keys"] = exposed;
+    j["private_keys_without_certificate"] = list(s->orphan_keys);
+    j["code_signing_certificates"] = list(s->code_signing);
+    if (s->last_scan) j["last_scan"] = ScanJson(*s->last_scan);
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+
+  constexpr std::size_t kShow = 15;
+  auto section = [&](const std::string& title, std::size_t n) {
+    std::cout << "\n== " << title << " (" << n << ")\n";
+  };
+  auto more = [&](std::size_t n, const std::string& cmd) {
+    if (n > kShow) std::cout << "  ... and " << (n - kShow) << " more: " << cmd << "\n";
+  };
+  auto ident_table = [&](const std::vector<store::IdentityRow>& rows) {
+    Table t;
+    t.columns = {"not_after", "name", "issuer", "key", "where", "fingerprint"};
+    for (std::size_t i = 0; i < rows.size() && i < kShow; ++i) {
+      const auto& id = rows[i].identity;
+      t.rows.push_back({id.cert ? ShortDate(id.cert->not_after) : "", Label(id), IssuerLabel(id),
+                        KeyLabel(id.key), first_where(rows[i]), id.fingerprint.substr(0, 16)});
+    }
+    if (!t.rows.empty()) PrintTable(std::cout, t, 50);
+  };
+  auto counts = [&](const std::vector<store::Count>& v, std::size_t max) {
+    for (std::size_t i = 0; i < v.size() && i < max; ++i)
+      std::cout << fmt::format("  {:>8}  {}\n", v[i].count, v[i].key);
+  };
+
+  std::cout << fmt::format("mica summary of {}: {} identities at {} locations, {}\n", db_path_,
+                           s->identities, s->locations, FormatRfc3339(now));
+  if (s->last_scan) {
+    const auto& l = *s->last_scan;
+    std::cout << fmt::format("last scan #{} ({}, {}): {} files, {} candidates, {} errors\n", l.id,
+                             l.start.kind, l.status, l.stats.files_seen, l.stats.candidates,
+                             l.stats.errors);
+  }
+  std::cout << "\n== By kind\n";
+  counts(s->by_kind, 20);
+  std::cout << "\n== By key type\n";
+  counts(s->by_key_type, 20);
+  std::cout << "\n== By issuer (top 10)\n";
+  counts(s->by_issuer, 10);
+
+  section("EXPIRED certificates", s->expired.size());
+  ident_table(s->expired);
+  more(s->expired.size(), "mica inventory list --expired");
+  section("Expiring within " + std::to_string(window / 86400) + " days", s->expiring.size());
+  ident_table(s->expiring);
+  more(s->expiring.size(), "mica inventory list --expiring-within " +
+                               std::to_string(window / 86400) + "d");
+
+  section("Private keys unencrypted or readable by others", s->exposed_keys.size());
+  {
+    Table t;
+    t.columns = {"where", "mode", "owner", "why"};
+    for (std::size_t i = 0; i < s->exposed_keys.size() && i < kShow; ++i) {
+      const auto& x = s->exposed_keys[i];
+      std::string why;
+      if (x.file && (x.file->mode & 0044)) why = "readable by group/others";
+      t.rows.push_back({Where(x) + (x.position.empty() ? "" : " [" + x.position + "]"),
+                        x.file ? Mode(x.file->mode) : "", x.file ? x.file->owner : "",
+                        why.empty() ? "unencrypted" : why});
+    }
+    if (!t.rows.empty()) PrintTable(std::cout, t, 70);
+    more(s->exposed_keys.size(), "mica summary --json");
+  }
+  section("Private keys with no certificate", s->orphan_keys.size());
+  ident_table(s->orphan_keys);
+  more(s->orphan_keys.size(), "mica inventory list --kind private_key");
+  section("Code-signing certificates", s->code_signing.size());
+  ident_table(s->code_signing);
+  more(s->code_signing.size(), "mica inventory list --eku code_signing");
+  return 0;
+}
+
+}  // namespace mica::cli
