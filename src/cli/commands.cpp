@@ -235,6 +235,8 @@ void Commands::Register(CLI::App& app) {
                    "server_auth, client_auth, code_signing (or code-signing), email_protection, "
                    "time_stamping, ocsp_signing, any");
   list->add_flag("--all", list_include_vanished_, "Include identities no longer seen anywhere");
+  list->add_flag("--locations", list_with_locations_,
+                 "Add where each identity is (JSON: every sighting; table: a 'where' column)");
   list->add_option("--limit", list_limit_, "At most this many rows")->check(CLI::NonNegativeNumber);
   add_output(list);
   list->callback([this] { selected_ = [this] { return InventoryList(); }; });
@@ -252,6 +254,8 @@ void Commands::Register(CLI::App& app) {
   auto* show = app.add_subcommand("show", "Everything known about one identity");
   show->add_option("fingerprint", show_prefix_, "Fingerprint or a unique prefix of it")
       ->required();
+  show->add_option("--kind", show_kind_,
+                   "Pick one kind when a key's fingerprint is shared (private_key, public_key)");
   add_output(show);
   show->callback([this] { selected_ = [this] { return Show(); }; });
 
@@ -412,14 +416,32 @@ int Commands::InventoryList() {
   auto rows = store_->ListIdentities(f);
   if (!rows) return ReportError(rows.error());
 
+  // Present sightings of one identity, fetched only when --locations asks for them.
+  auto sightings_of = [&](const store::IdentityRow& r) -> Result<std::vector<store::SightingRow>> {
+    auto sg = store_->Sightings(r.id);
+    if (!sg) return sg;
+    std::erase_if(*sg, [&](const store::SightingRow& x) { return !x.present && !f.include_vanished; });
+    return sg;
+  };
   if (out_.json) {
     json arr = json::array();
-    for (const auto& r : *rows) arr.push_back(RowJson(r));
+    for (const auto& r : *rows) {
+      json j = RowJson(r);
+      if (list_with_locations_) {
+        auto sg = sightings_of(r);
+        if (!sg) return ReportError(sg.error());
+        json locs = json::array();
+        for (const auto& x : *sg) locs.push_back(SightingJson(x));
+        j["sightings"] = std::move(locs);
+      }
+      arr.push_back(std::move(j));
+    }
     std::cout << json{{"identities", arr}, {"count", rows->size()}}.dump(2) << "\n";
     return 0;
   }
   Table t;
   t.columns = {"fingerprint", "kind", "name", "issuer", "key", "not_after", "locations"};
+  if (list_with_locations_) t.columns.push_back("where");
   for (const auto& r : *rows) {
     const auto& id = r.identity;
     std::string not_after = id.cert ? FormatRfc3339(id.cert->not_after)
@@ -429,6 +451,11 @@ int Commands::InventoryList() {
     t.rows.push_back({out_.csv ? id.fingerprint : id.fingerprint.substr(0, 16),
                       x509::KindName(id.kind), Label(id), IssuerLabel(id), KeyLabel(id.key),
                       out_.csv ? not_after : not_after.substr(0, 10), std::to_string(r.locations)});
+    if (list_with_locations_) {
+      auto sg = sightings_of(r);
+      if (!sg) return ReportError(sg.error());
+      t.rows.back().push_back(sg->empty() ? "" : Where(sg->front()));
+    }
   }
   if (out_.csv) {
     PrintCsv(std::cout, t);
@@ -489,13 +516,18 @@ int Commands::Show() {
   if (!Setup(true)) return exit_code_;
   auto rows = store_->FindByFingerprint(show_prefix_);
   if (!rows) return ReportError(rows.error());
+  if (!show_kind_.empty()) {
+    auto k = x509::KindFromName(show_kind_);
+    if (!k) return ReportError({ErrorCode::kInvalidArgument, "--kind '" + show_kind_ + "' is not a kind"});
+    std::erase_if(*rows, [&](const store::IdentityRow& r) { return r.identity.kind != *k; });
+  }
   if (rows->empty())
     return ReportError({ErrorCode::kNotFound, "no identity has a fingerprint starting with '" +
                                                   show_prefix_ +
                                                   "' (list them with mica inventory list)"});
   if (rows->size() > 1) {
     std::cerr << "mica: '" << show_prefix_ << "' matches " << rows->size()
-              << " identities; give more of the fingerprint:\n";
+              << " identities; give more of the fingerprint, or --kind:\n";
     for (const auto& r : *rows)
       std::cerr << "  " << r.identity.fingerprint << "  " << x509::KindName(r.identity.kind) << "  "
                 << Label(r.identity) << "\n";

@@ -72,10 +72,12 @@ class Commands {
   bool list_expired_ = false, list_self_signed_ = false, list_ca_ = false,
        list_include_vanished_ = false;
   int list_limit_ = 0;
+  bool list_with_locations_ = false;
   // inventory errors
   std::int64_t errors_scan_ = 0;
   // show
   std::string show_prefix_;
+  std::string show_kind_;
   // summary
   std::string summary_window_;
 };
