@@ -1,0 +1,766 @@
+// The SQLite back end of Store. docs/SCHEMA.md describes the tables.
+//
+// Speed: the filesystem scanner hands Record batches of thousands of files. Each batch
+// is one transaction, every statement of the write path is prepared once and reused,
+// and an identity already in the inventory costs one indexed UPDATE (its JSON details
+// are built only for identities new to the inventory).
+#include <sqlite3.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/internal/schema.h"
+#include "store/internal/sqlite.h"
+#include "store/internal/sqlite_store.h"
+#include "store/store.h"
+#include "x509/identity_json.h"
+
+namespace mica::store::internal {
+
+namespace {
+
+using nlohmann::json;
+using x509::Identity;
+
+std::string Join(std::initializer_list<const std::vector<std::string>*> lists) {
+  std::string out;
+  for (const auto* list : lists) {
+    for (const auto& item : *list) {
+      if (!out.empty()) out += ',';
+      out += item;
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+bool IsHex(std::string_view s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+      return false;
+  return true;
+}
+
+// The smallest string greater than every string that starts with `prefix`, for the
+// range `prefix <= x < PrefixEnd(prefix)` that an index can serve (LIKE 'ab%' cannot
+// with the default case-insensitive LIKE, and would treat '_' and '%' as wildcards).
+// Fingerprints and paths compared here are byte strings; a prefix ending in 0xff bytes
+// drops them and increments the byte before.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+std::optional<LocationKind> LocationKindFromName(std::string_view name) {
+  if (name == "file") return LocationKind::kFile;
+  if (name == "tls_endpoint") return LocationKind::kTlsEndpoint;
+  return std::nullopt;
+}
+
+// Columns every identity query selects, in the order ReadIdentityRow reads them.
+constexpr std::string_view kIdentityColumns =
+    "i.id, i.details, i.der, i.first_seen, i.last_seen, "
+    "(SELECT COUNT(DISTINCT s.location_id) FROM sighting s "
+    " WHERE s.identity_id = i.id AND s.present = 1)";
+
+constexpr std::string_view kPresent =
+    "EXISTS (SELECT 1 FROM sighting s WHERE s.identity_id = i.id AND s.present = 1)";
+
+// Columns every sighting query selects, in the order ReadSightingRow reads them.
+constexpr std::string_view kSightingColumns =
+    "s.identity_id, l.kind, l.host, l.path, l.port, l.sni, l.mode, l.uid, l.gid, l.owner, "
+    "l.group_name, l.size, l.mtime, s.position, s.first_seen, s.last_seen, s.present, "
+    "s.vanished_at, s.first_scan_id, s.last_scan_id";
+
+constexpr std::string_view kScanColumns =
+    "id, kind, host, roots, started_at, finished_at, status, files_seen, candidates, "
+    "identities, errors";
+
+// The private key kinds that Summarize checks for exposure.
+constexpr std::string_view kPrivateKinds = "('private_key', 'ssh_private_key', 'keystore_entry')";
+
+using BindValue = std::variant<std::int64_t, std::string>;
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(Database db) : db_(std::move(db)) {}
+
+  [[nodiscard]] Status Init();
+
+  Result<std::int64_t> BeginScan(const ScanStart& start) override;
+  Status Record(std::int64_t scan_id, const std::vector<Observation>& observations,
+                const std::vector<ScanError>& errors, UnixSeconds seen_at) override;
+  Status FinishScan(std::int64_t scan_id, const ScanStats& stats,
+                    UnixSeconds finished_at) override;
+  Status FailScan(std::int64_t scan_id, const std::string& reason,
+                  UnixSeconds finished_at) override;
+
+  Result<std::vector<IdentityRow>> ListIdentities(const IdentityFilter& filter) override;
+  Result<std::vector<IdentityRow>> FindByFingerprint(const std::string& prefix) override;
+  Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) override;
+  Result<std::vector<IdentityRow>> FindBySpki(const std::string& spki_sha256) override;
+  Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) override;
+  Result<std::vector<ScanRow>> ListScans(int limit) override;
+  Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) override;
+
+ private:
+  // Every error leaving the store names the database.
+  tl::unexpected<Error> Failed(const Error& e) const {
+    return Wrap(e, "inventory " + db_.path());
+  }
+  [[nodiscard]] Status CheckIsMica();
+  [[nodiscard]] Status Migrate();
+  [[nodiscard]] Status PrepareStatements();
+  // OK when scan `id` exists and is running; kNotFound / kInvalidArgument otherwise.
+  [[nodiscard]] Status CheckRunning(std::int64_t scan_id);
+  [[nodiscard]] Result<std::int64_t> UpsertIdentity(const Identity& id, UnixSeconds seen_at);
+  [[nodiscard]] Result<std::int64_t> UpsertLocation(const Observation& o, UnixSeconds seen_at);
+
+  // Runs `sql` with `binds` and reads identity rows (the query selects kIdentityColumns).
+  [[nodiscard]] Result<std::vector<IdentityRow>> QueryIdentities(
+      const std::string& sql, const std::vector<BindValue>& binds);
+  [[nodiscard]] Result<std::vector<SightingRow>> QuerySightings(
+      const std::string& sql, const std::vector<BindValue>& binds);
+  [[nodiscard]] Result<std::vector<Count>> QueryCounts(const std::string& sql);
+  [[nodiscard]] Result<Statement> PrepareBound(const std::string& sql,
+                                               const std::vector<BindValue>& binds);
+
+  Database db_;
+  // The write path's statements, prepared once (see PrepareStatements).
+  Statement scan_status_, begin_scan_, touch_identity_, insert_identity_, upsert_location_,
+      upsert_sighting_, insert_error_;
+};
+
+Status SqliteStore::Init() {
+  // Not a file access: safe before we know what the file is.
+  if (auto s = db_.Exec("PRAGMA busy_timeout = 5000"); !s) return Failed(s.error());
+  if (auto s = CheckIsMica(); !s) return s;
+  // WAL: readers (the CLI, the web UI) never block the scanner's writer. NORMAL
+  // synchronous is durable across application crashes; a power loss may lose the last
+  // transactions but never corrupts the file.
+  if (auto s = db_.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                        "PRAGMA foreign_keys = ON");
+      !s)
+    return Failed(s.error());
+  if (auto s = Migrate(); !s) return s;
+  return PrepareStatements();
+}
+
+Status SqliteStore::CheckIsMica() {
+  // The first read of the file: a file that is not SQLite fails here with SQLITE_NOTADB,
+  // before anything (such as switching to WAL) could write to it.
+  auto app_id = db_.QueryInt("PRAGMA application_id");
+  if (!app_id) {
+    return Fail(app_id.error().code,
+                db_.path() + " is not a mica inventory: " + app_id.error().message);
+  }
+  const std::int64_t id = app_id->value_or(0);
+  if (id == kApplicationId) return {};
+  if (id != 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%08llx", static_cast<unsigned long long>(id) & 0xffffffffULL);
+    return Fail(ErrorCode::kInput, db_.path() +
+                                       " is not a mica inventory: it is the SQLite database of "
+                                       "another application (application_id " +
+                                       hex + ")");
+  }
+  auto objects = db_.QueryInt("SELECT COUNT(*) FROM sqlite_schema");
+  if (!objects) return Failed(objects.error());
+  if (objects->value_or(0) != 0)
+    return Fail(ErrorCode::kInput, db_.path() +
+                                       " is not a mica inventory: it is an SQLite database "
+                                       "with tables mica did not create");
+  return {};  // a new, empty database
+}
+
+Status SqliteStore::Migrate() {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  if (auto s = db_.Exec("CREATE TABLE IF NOT EXISTS schema_version ("
+                        "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      !s)
+    return Failed(s.error());
+  auto current = db_.QueryInt("SELECT MAX(version) FROM schema_version");
+  if (!current) return Failed(current.error());
+  const std::int64_t version = current->value_or(0);
+  if (version > kSchemaVersion) {
+    return Fail(ErrorCode::kInput,
+                db_.path() + " has inventory schema version " + std::to_string(version) +
+                    ", newer than this mica understands (" + std::to_string(kSchemaVersion) +
+                    "); use a newer mica");
+  }
+  if (version == kSchemaVersion) return {};  // the transaction rolls back: nothing written
+  auto record = db_.Prepare(
+      "INSERT INTO schema_version (version, applied_at) VALUES (?1, unixepoch())");
+  if (!record) return Failed(record.error());
+  for (auto v = version + 1; v <= kSchemaVersion; ++v) {
+    if (auto s = db_.Exec(kMigrations[static_cast<size_t>(v - 1)]); !s)
+      return Failed(Error{s.error().code, "migration to schema version " + std::to_string(v) +
+                                              " failed: " + s.error().message});
+    if (auto s = record->Bind(v).Run(); !s) return Failed(s.error());
+  }
+  if (auto s = db_.Exec("PRAGMA application_id = " + std::to_string(kApplicationId)); !s)
+    return Failed(s.error());
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return {};
+}
+
+Status SqliteStore::PrepareStatements() {
+  const std::pair<Statement*, const char*> statements[] = {
+      {&scan_status_, "SELECT status FROM scan WHERE id = ?1"},
+      {&begin_scan_,
+       "INSERT INTO scan (kind, host, roots, started_at, status) "
+       "VALUES (?1, ?2, ?3, ?4, 'running') RETURNING id"},
+      {&touch_identity_,
+       "UPDATE identity SET last_seen = max(last_seen, ?3) "
+       "WHERE kind = ?1 AND fingerprint = ?2 RETURNING id"},
+      {&insert_identity_,
+       "INSERT INTO identity (kind, fingerprint, subject, issuer, subject_cn, issuer_cn, "
+       "serial, not_before, not_after, key_type, key_bits, curve, spki_sha256, "
+       "signature_algorithm, is_ca, self_signed, eku, san, private_encrypted, first_seen, "
+       "last_seen, details, der) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+       "?18, ?19, ?20, ?20, ?21, ?22) "
+       "ON CONFLICT (kind, fingerprint) DO UPDATE SET "
+       "last_seen = max(last_seen, excluded.last_seen) RETURNING id"},
+      {&upsert_location_,
+       "INSERT INTO location (kind, host, path, port, sni, mode, uid, gid, owner, group_name, "
+       "size, mtime, first_seen, last_seen) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13) "
+       "ON CONFLICT (kind, host, path, port, sni) DO UPDATE SET "
+       // An observation without file facts keeps the ones known from before.
+       "mode = coalesce(excluded.mode, mode), uid = coalesce(excluded.uid, uid), "
+       "gid = coalesce(excluded.gid, gid), owner = coalesce(excluded.owner, owner), "
+       "group_name = coalesce(excluded.group_name, group_name), "
+       "size = coalesce(excluded.size, size), mtime = coalesce(excluded.mtime, mtime), "
+       "last_seen = max(last_seen, excluded.last_seen) RETURNING id"},
+      {&upsert_sighting_,
+       "INSERT INTO sighting (identity_id, location_id, position, first_seen, last_seen, "
+       "first_scan_id, last_scan_id, present) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?5, 1) "
+       "ON CONFLICT (identity_id, location_id, position) DO UPDATE SET "
+       "last_seen = max(last_seen, excluded.last_seen), last_scan_id = excluded.last_scan_id, "
+       "present = 1, vanished_at = NULL"},
+      {&insert_error_, "INSERT INTO scan_error (scan_id, target, reason) VALUES (?1, ?2, ?3)"},
+  };
+  for (auto& [stmt, sql] : statements) {
+    auto prepared = db_.Prepare(sql);
+    if (!prepared) return Failed(prepared.error());
+    *stmt = std::move(*prepared);
+  }
+  return {};
+}
+
+Status SqliteStore::CheckRunning(std::int64_t scan_id) {
+  ResetOnExit reset(scan_status_);
+  auto row = scan_status_.Bind(scan_id).Step();
+  if (!row) return Failed(row.error());
+  if (!*row) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
+  const std::string status = scan_status_.Text(0);
+  if (status != "running")
+    return Fail(ErrorCode::kInvalidArgument,
+                "scan " + std::to_string(scan_id) + " is " + status + ", not running");
+  return {};
+}
+
+Result<std::int64_t> SqliteStore::BeginScan(const ScanStart& start) {
+  ResetOnExit reset(begin_scan_);
+  auto row =
+      begin_scan_.Bind(start.kind, start.host, json(start.roots).dump(), start.started_at).Step();
+  if (!row) return Failed(row.error());
+  if (!*row) return Failed(Error{ErrorCode::kInternal, "INSERT ... RETURNING gave no row"});
+  return begin_scan_.Int(0);
+}
+
+Result<std::int64_t> SqliteStore::UpsertIdentity(const Identity& id, UnixSeconds seen_at) {
+  const char* kind = x509::KindName(id.kind);
+  {
+    ResetOnExit reset(touch_identity_);
+    auto row = touch_identity_.Bind(kind, id.fingerprint, seen_at).Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) return touch_identity_.Int(0);
+  }
+  // New to the inventory: the filter columns and the full JSON.
+  std::optional<std::string> subject, issuer, subject_cn, issuer_cn, serial, sig_alg, eku, san;
+  std::optional<std::int64_t> not_before, not_after, is_ca, self_signed, encrypted;
+  if (id.cert) {
+    const auto& c = *id.cert;
+    subject = c.subject;
+    issuer = c.issuer;
+    subject_cn = c.subject_parts.cn;
+    issuer_cn = c.issuer_parts.cn;
+    serial = c.serial_hex;
+    not_before = c.not_before;
+    not_after = c.not_after;
+    sig_alg = c.signature_algorithm;
+    is_ca = c.is_ca ? 1 : 0;
+    self_signed = c.self_signed ? 1 : 0;
+    eku = Join({&c.eku});
+    san = Join({&c.san_dns, &c.san_ip, &c.san_email, &c.san_uri});
+  } else if (id.ssh && id.kind == x509::Kind::kSshCertificate) {
+    // SSH certificates share the validity and issuer filters: the key id stands in for
+    // the subject, the CA key's fingerprint for the issuer, principals for the SANs.
+    const auto& s = *id.ssh;
+    subject = s.key_id;
+    issuer = s.ca_fingerprint;
+    serial = std::to_string(s.serial);
+    not_before = s.valid_after;
+    not_after = s.valid_before;
+    sig_alg = s.algorithm;
+    san = Join({&s.principals});
+  }
+  if (id.private_key) encrypted = id.private_key->encrypted ? 1 : 0;
+
+  ResetOnExit reset(insert_identity_);
+  auto row = insert_identity_
+                 .Bind(kind, id.fingerprint, subject, issuer, subject_cn, issuer_cn, serial,
+                       not_before, not_after, x509::KeyTypeName(id.key.type), id.key.bits,
+                       id.key.curve, Lower(id.key.spki_sha256), sig_alg, is_ca, self_signed, eku,
+                       san, encrypted, seen_at, x509::ToJson(id).dump(),
+                       id.der.empty() ? std::optional<Bytes>() : std::optional<Bytes>(id.der))
+                 .Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return Fail(ErrorCode::kInternal, "INSERT ... RETURNING gave no row");
+  return insert_identity_.Int(0);
+}
+
+Result<std::int64_t> SqliteStore::UpsertLocation(const Observation& o, UnixSeconds seen_at) {
+  const Location& l = o.location;
+  std::optional<std::int64_t> mode, uid, gid, size, mtime;
+  std::optional<std::string> owner, group;
+  if (o.file) {
+    mode = o.file->mode;
+    uid = o.file->uid;
+    gid = o.file->gid;
+    owner = o.file->owner;
+    group = o.file->group;
+    size = o.file->size;
+    mtime = o.file->mtime;
+  }
+  ResetOnExit reset(upsert_location_);
+  auto row = upsert_location_
+                 .Bind(LocationKindName(l.kind), l.host, l.path, l.port, l.sni, mode, uid, gid,
+                       owner, group, size, mtime, seen_at)
+                 .Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return Fail(ErrorCode::kInternal, "INSERT ... RETURNING gave no row");
+  return upsert_location_.Int(0);
+}
+
+Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>& observations,
+                           const std::vector<ScanError>& errors, UnixSeconds seen_at) {
+  if (auto s = CheckRunning(scan_id); !s) return s;
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  for (const Observation& o : observations) {
+    if (o.identities.empty()) continue;  // nothing to place there
+    auto location_id = UpsertLocation(o, seen_at);
+    if (!location_id) return Failed(Wrap(location_id.error(), o.location.path).value());
+    for (const Identity& id : o.identities) {
+      auto identity_id = UpsertIdentity(id, seen_at);
+      if (!identity_id) return Failed(Wrap(identity_id.error(), o.location.path).value());
+      if (auto s = upsert_sighting_.Bind(*identity_id, *location_id, id.position, seen_at, scan_id)
+                       .Run();
+          !s)
+        return Failed(Wrap(s.error(), o.location.path).value());
+    }
+  }
+  for (const ScanError& e : errors) {
+    if (auto s = insert_error_.Bind(scan_id, e.where, e.reason).Run(); !s)
+      return Failed(s.error());
+  }
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return {};
+}
+
+Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
+                               UnixSeconds finished_at) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  if (auto s = CheckRunning(scan_id); !s) return s;
+  auto scan = db_.Prepare(
+      "UPDATE scan SET status = 'complete', finished_at = ?2, files_seen = ?3, candidates = ?4, "
+      "identities = ?5, errors = ?6 WHERE id = ?1 RETURNING host, roots");
+  if (!scan) return Failed(scan.error());
+  auto row = scan->Bind(scan_id, finished_at, stats.files_seen, stats.candidates, stats.identities,
+                        stats.errors)
+                 .Step();
+  if (!row) return Failed(row.error());
+  if (!*row) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " vanished");
+  const std::string host = scan->Text(0);
+  const json roots = json::parse(scan->Text(1), nullptr, /*allow_exceptions=*/false);
+  scan->Reset();
+  if (!roots.is_array())
+    return Failed(Error{ErrorCode::kInput, "scan " + std::to_string(scan_id) + " roots are not a JSON array"});
+
+  // A sighting under a root this scan walked, that this scan did not see, is gone. The
+  // subtree is the range [root + "/", root + "0") ('0' follows '/' in ASCII): exact
+  // where LIKE would need escaping of '%' and '_', and served by the location index.
+  auto vanish = db_.Prepare(
+      "UPDATE sighting SET present = 0, vanished_at = ?1 "
+      "WHERE present = 1 AND last_scan_id IS NOT ?2 AND location_id IN ("
+      "  SELECT id FROM location WHERE kind = 'file' AND host = ?3 "
+      "  AND (path = ?4 OR (path >= ?5 AND path < ?6)))");
+  if (!vanish) return Failed(vanish.error());
+  for (const json& r : roots) {
+    if (!r.is_string()) continue;
+    std::string root = r.get<std::string>();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    if (root.empty()) continue;
+    const std::string subtree = root == "/" ? root : root + "/";
+    if (auto s = vanish->Bind(finished_at, scan_id, host, root, subtree, PrefixEnd(subtree)).Run();
+        !s)
+      return Failed(s.error());
+  }
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return {};
+}
+
+Status SqliteStore::FailScan(std::int64_t scan_id, const std::string& reason,
+                             UnixSeconds finished_at) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  if (auto s = CheckRunning(scan_id); !s) return s;
+  auto scan = db_.Prepare("UPDATE scan SET status = 'failed', failed_at = ?2 WHERE id = ?1");
+  if (!scan) return Failed(scan.error());
+  if (auto s = scan->Bind(scan_id, finished_at).Run(); !s) return Failed(s.error());
+  if (auto s = insert_error_.Bind(scan_id, "scan", reason).Run(); !s) return Failed(s.error());
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return {};
+}
+
+Result<Statement> SqliteStore::PrepareBound(const std::string& sql,
+                                            const std::vector<BindValue>& binds) {
+  auto stmt = db_.Prepare(sql);
+  if (!stmt) return Failed(stmt.error());
+  int index = 0;
+  for (const BindValue& b : binds) {
+    ++index;
+    std::visit([&](const auto& v) { stmt->BindOne(index, v); }, b);
+  }
+  return stmt;
+}
+
+Result<IdentityRow> ReadIdentityRow(const Statement& s) {
+  IdentityRow row;
+  row.id = s.Int(0);
+  const json details = json::parse(s.Text(1), nullptr, /*allow_exceptions=*/false);
+  auto identity = x509::IdentityFromJson(details);
+  if (!identity)
+    return Fail(ErrorCode::kInput, "identity " + std::to_string(row.id) +
+                                       " has unreadable details: " + identity.error().message);
+  row.identity = std::move(*identity);
+  row.identity.der = s.Blob(2);
+  row.first_seen = s.Int(3);
+  row.last_seen = s.Int(4);
+  row.locations = static_cast<int>(s.Int(5));
+  return row;
+}
+
+Result<std::vector<IdentityRow>> SqliteStore::QueryIdentities(const std::string& sql,
+                                                              const std::vector<BindValue>& binds) {
+  auto stmt = PrepareBound(sql, binds);
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<IdentityRow> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    auto row = ReadIdentityRow(*stmt);
+    if (!row) return Failed(row.error());
+    out.push_back(std::move(*row));
+  }
+  return out;
+}
+
+Result<std::vector<IdentityRow>> SqliteStore::ListIdentities(const IdentityFilter& f) {
+  std::string sql = "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE 1";
+  std::vector<BindValue> binds;
+  auto add = [&](std::string_view condition, auto... values) {
+    sql += " AND ";
+    sql += condition;
+    (binds.emplace_back(values), ...);
+  };
+  if (f.kind) add("i.kind = ?", std::string(x509::KindName(*f.kind)));
+  if (f.expiring_before)
+    add("i.not_after < ? AND i.not_after > ?", std::int64_t{*f.expiring_before}, std::int64_t{f.now});
+  if (f.expired_at) add("i.not_after < ?", std::int64_t{*f.expired_at});
+  if (!f.issuer_contains.empty())
+    add("instr(lower(i.issuer), lower(?)) > 0", f.issuer_contains);
+  if (f.key_type) add("i.key_type = ?", std::string(x509::KeyTypeName(*f.key_type)));
+  if (!f.location_glob.empty()) {
+    add(f.include_vanished
+            ? "EXISTS (SELECT 1 FROM sighting s JOIN location l ON l.id = s.location_id "
+              "WHERE s.identity_id = i.id AND l.kind = 'file' AND l.path GLOB ?)"
+            : "EXISTS (SELECT 1 FROM sighting s JOIN location l ON l.id = s.location_id "
+              "WHERE s.identity_id = i.id AND s.present = 1 AND l.kind = 'file' "
+              "AND l.path GLOB ?)",
+        f.location_glob);
+  }
+  if (f.self_signed) add("i.self_signed = ?", std::int64_t{*f.self_signed ? 1 : 0});
+  if (f.is_ca) add("i.is_ca = ?", std::int64_t{*f.is_ca ? 1 : 0});
+  // Whole items of the comma-joined list: "code_signing" must not match "x_code_signing".
+  if (!f.eku.empty()) add("instr(',' || i.eku || ',', ',' || ? || ',') > 0", f.eku);
+  if (!f.include_vanished) add(kPresent);
+  sql += " ORDER BY i.not_after IS NULL, i.not_after, i.fingerprint";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  return QueryIdentities(sql, binds);
+}
+
+Result<std::vector<IdentityRow>> SqliteStore::FindByFingerprint(const std::string& prefix) {
+  std::string p;
+  if (prefix.size() >= 7 && Lower(prefix.substr(0, 7)) == "sha256:") {
+    // OpenSSH fingerprints are base64: case matters after the tag.
+    p = "SHA256:" + prefix.substr(7);
+  } else if (prefix.size() >= 5 && Lower(prefix.substr(0, 5)) == "blob:") {
+    p = Lower(prefix);
+  } else {
+    // Hex, as printed by mica (lower case) or by openssl ("AB:CD:...").
+    for (char c : prefix)
+      if (c != ':') p += c;
+    if (!IsHex(p))
+      return Fail(ErrorCode::kInvalidArgument,
+                  "fingerprint prefix '" + prefix + "' is neither hex nor SHA256:<base64>");
+    p = Lower(p);
+  }
+  if (p.empty() || p == "SHA256:")
+    return Fail(ErrorCode::kInvalidArgument, "fingerprint prefix is empty");
+  return QueryIdentities("SELECT " + std::string(kIdentityColumns) +
+                             " FROM identity i WHERE i.fingerprint >= ? AND i.fingerprint < ? "
+                             "ORDER BY i.fingerprint, i.kind",
+                         {p, PrefixEnd(p)});
+}
+
+Result<std::vector<IdentityRow>> SqliteStore::FindBySpki(const std::string& spki_sha256) {
+  if (spki_sha256.empty()) return std::vector<IdentityRow>();  // unknown SPKI links nothing
+  return QueryIdentities("SELECT " + std::string(kIdentityColumns) +
+                             " FROM identity i WHERE i.spki_sha256 = ? "
+                             "ORDER BY i.kind, i.fingerprint",
+                         {Lower(spki_sha256)});
+}
+
+SightingRow ReadSightingRow(const Statement& s) {
+  SightingRow row;
+  row.identity_id = s.Int(0);
+  row.location.kind = LocationKindFromName(s.Text(1)).value_or(LocationKind::kFile);
+  row.location.host = s.Text(2);
+  row.location.path = s.Text(3);
+  row.location.port = static_cast<int>(s.Int(4));
+  row.location.sni = s.Text(5);
+  if (!s.IsNull(6)) {
+    FileFacts f;
+    f.mode = static_cast<std::uint32_t>(s.Int(6));
+    f.uid = static_cast<std::uint32_t>(s.Int(7));
+    f.gid = static_cast<std::uint32_t>(s.Int(8));
+    f.owner = s.Text(9);
+    f.group = s.Text(10);
+    f.size = s.Int(11);
+    f.mtime = s.Int(12);
+    row.file = f;
+  }
+  row.position = s.Text(13);
+  row.first_seen = s.Int(14);
+  row.last_seen = s.Int(15);
+  row.present = s.Int(16) != 0;
+  row.vanished_at = s.OptionalInt(17).value_or(0);
+  row.first_scan_id = s.OptionalInt(18).value_or(0);
+  row.last_scan_id = s.OptionalInt(19).value_or(0);
+  return row;
+}
+
+Result<std::vector<SightingRow>> SqliteStore::QuerySightings(const std::string& sql,
+                                                             const std::vector<BindValue>& binds) {
+  auto stmt = PrepareBound(sql, binds);
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<SightingRow> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    out.push_back(ReadSightingRow(*stmt));
+  }
+  return out;
+}
+
+Result<std::vector<SightingRow>> SqliteStore::Sightings(std::int64_t identity_id) {
+  auto rows = QuerySightings("SELECT " + std::string(kSightingColumns) +
+                                 " FROM sighting s JOIN location l ON l.id = s.location_id "
+                                 "WHERE s.identity_id = ? "
+                                 "ORDER BY s.present DESC, l.host, l.path, s.position",
+                             {identity_id});
+  if (!rows || !rows->empty()) return rows;
+  auto exists = PrepareBound("SELECT 1 FROM identity WHERE id = ?", {identity_id});
+  if (!exists) return tl::unexpected(exists.error());
+  auto found = exists->Step();
+  if (!found) return Failed(found.error());
+  if (!*found)
+    return Fail(ErrorCode::kNotFound, "identity " + std::to_string(identity_id) + " does not exist");
+  return rows;
+}
+
+Result<std::vector<Count>> SqliteStore::QueryCounts(const std::string& sql) {
+  auto stmt = PrepareBound(sql, {});
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<Count> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    out.push_back(Count{stmt->Text(0), stmt->Int(1)});
+  }
+  return out;
+}
+
+Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_window) {
+  // One read transaction: every figure describes the same moment even while a scanner
+  // writes (WAL gives this reader a snapshot).
+  if (auto s = db_.Exec("BEGIN"); !s) return Failed(s.error());
+  struct EndRead {
+    Database& db;
+    ~EndRead() { (void)db.Exec("COMMIT"); }
+  } end_read{db_};
+
+  const std::string present(kPresent);
+  const std::string select = "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE " +
+                             present + " AND ";
+  Summary out;
+  auto counts = QueryCounts("SELECT i.kind, COUNT(*) FROM identity i WHERE " + present +
+                            " GROUP BY i.kind ORDER BY 2 DESC, 1");
+  if (!counts) return tl::unexpected(counts.error());
+  out.by_kind = std::move(*counts);
+
+  counts = QueryCounts(
+      "SELECT coalesce(nullif(i.issuer_cn, ''), i.issuer) AS who, COUNT(*) FROM identity i "
+      "WHERE i.kind = 'certificate' AND " + present +
+      " GROUP BY who ORDER BY 2 DESC, 1 LIMIT 20");
+  if (!counts) return tl::unexpected(counts.error());
+  out.by_issuer = std::move(*counts);
+
+  counts = QueryCounts(
+      "SELECT CASE WHEN i.key_type = 'ec' AND i.curve != '' THEN 'ec-' || i.curve "
+      "WHEN i.key_type IN ('rsa', 'dsa', 'ec') AND i.key_bits > 0 "
+      "THEN i.key_type || '-' || i.key_bits ELSE i.key_type END AS label, COUNT(*) "
+      "FROM identity i WHERE " + present + " GROUP BY label ORDER BY 2 DESC, 1");
+  if (!counts) return tl::unexpected(counts.error());
+  out.by_key_type = std::move(*counts);
+
+  const std::string certs = "i.kind IN ('certificate', 'ssh_certificate')";
+  auto rows = QueryIdentities(select + certs + " AND i.not_after > ? AND i.not_after <= ? "
+                                  "ORDER BY i.not_after, i.fingerprint",
+                              {now, now + expiry_window});
+  if (!rows) return tl::unexpected(rows.error());
+  out.expiring = std::move(*rows);
+
+  rows = QueryIdentities(select + certs + " AND i.not_after <= ? ORDER BY i.not_after, i.fingerprint",
+                         {now});
+  if (!rows) return tl::unexpected(rows.error());
+  out.expired = std::move(*rows);
+
+  auto exposed = QuerySightings(
+      "SELECT " + std::string(kSightingColumns) +
+          " FROM sighting s JOIN location l ON l.id = s.location_id "
+          "JOIN identity i ON i.id = s.identity_id "
+          "WHERE s.present = 1 AND i.kind IN " + std::string(kPrivateKinds) +
+          " AND (coalesce(i.private_encrypted, 0) = 0 OR "
+          "(l.mode IS NOT NULL AND (l.mode & 36) != 0)) "  // 36 == 0044: group/other read
+          "ORDER BY l.host, l.path, s.position",
+      {});
+  if (!exposed) return tl::unexpected(exposed.error());
+  out.exposed_keys = std::move(*exposed);
+
+  rows = QueryIdentities(
+      select + "i.kind = 'private_key' AND i.spki_sha256 != '' AND NOT EXISTS ("
+               "SELECT 1 FROM identity c WHERE c.kind = 'certificate' "
+               "AND c.spki_sha256 = i.spki_sha256 AND EXISTS (SELECT 1 FROM sighting cs "
+               "WHERE cs.identity_id = c.id AND cs.present = 1)) ORDER BY i.fingerprint",
+      {});
+  if (!rows) return tl::unexpected(rows.error());
+  out.orphan_keys = std::move(*rows);
+
+  rows = QueryIdentities(select + "i.kind = 'certificate' AND "
+                                  "instr(',' || i.eku || ',', ',code_signing,') > 0 "
+                                  "ORDER BY i.not_after, i.fingerprint",
+                         {});
+  if (!rows) return tl::unexpected(rows.error());
+  out.code_signing = std::move(*rows);
+
+  auto n = db_.QueryInt("SELECT COUNT(*) FROM identity i WHERE " + present);
+  if (!n) return Failed(n.error());
+  out.identities = n->value_or(0);
+  n = db_.QueryInt("SELECT COUNT(DISTINCT location_id) FROM sighting WHERE present = 1");
+  if (!n) return Failed(n.error());
+  out.locations = n->value_or(0);
+
+  auto scans = ListScans(1);
+  if (!scans) return tl::unexpected(scans.error());
+  if (!scans->empty()) out.last_scan = std::move(scans->front());
+  return out;
+}
+
+Result<std::vector<ScanRow>> SqliteStore::ListScans(int limit) {
+  std::string sql = "SELECT " + std::string(kScanColumns) + " FROM scan ORDER BY id DESC";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  auto stmt = PrepareBound(sql, {});
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<ScanRow> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    ScanRow r;
+    r.id = stmt->Int(0);
+    r.start.kind = stmt->Text(1);
+    r.start.host = stmt->Text(2);
+    const json roots = json::parse(stmt->Text(3), nullptr, /*allow_exceptions=*/false);
+    if (roots.is_array())
+      for (const json& root : roots)
+        if (root.is_string()) r.start.roots.push_back(root.get<std::string>());
+    r.start.started_at = stmt->Int(4);
+    r.finished_at = stmt->OptionalInt(5).value_or(0);
+    r.status = stmt->Text(6);
+    r.stats = {stmt->Int(7), stmt->Int(8), stmt->Int(9), stmt->Int(10)};
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<ScanError>> SqliteStore::ScanErrors(std::int64_t scan_id) {
+  auto exists = PrepareBound("SELECT 1 FROM scan WHERE id = ?", {scan_id});
+  if (!exists) return tl::unexpected(exists.error());
+  auto found = exists->Step();
+  if (!found) return Failed(found.error());
+  if (!*found) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
+  auto stmt = PrepareBound("SELECT target, reason FROM scan_error WHERE scan_id = ? ORDER BY id",
+                           {scan_id});
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<ScanError> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    out.push_back(ScanError{stmt->Text(0), stmt->Text(1)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto db = Database::Open(path);
+  if (!db) return tl::unexpected(db.error());
+  auto store = std::make_unique<SqliteStore>(std::move(*db));
+  if (auto s = store->Init(); !s) return tl::unexpected(s.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace mica::store::internal

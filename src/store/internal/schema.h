@@ -1,0 +1,115 @@
+// The inventory schema as an ordered list of migrations. docs/SCHEMA.md explains every
+// table and column; keep the two in step.
+//
+// Migration N (1-based) brings the schema from version N-1 to N. A migration, once
+// released, is never edited: a change is a new migration appended to the list. Each
+// one runs inside the transaction that also records it in `schema_version`, so a
+// failed migration leaves the previous version intact.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace mica::store::internal {
+
+// PRAGMA application_id of a mica inventory ("mica" in ASCII): tells a mica database
+// from some other program's SQLite file even before the schema_version table exists.
+inline constexpr std::int32_t kApplicationId = 0x6d696361;
+
+inline constexpr std::array<const char*, 1> kMigrations = {
+    // Version 1: identity, location, sighting, scan, scan_error.
+    R"sql(
+CREATE TABLE identity (
+  id                  INTEGER PRIMARY KEY,
+  kind                TEXT NOT NULL,
+  fingerprint         TEXT NOT NULL,
+  subject             TEXT,
+  issuer              TEXT,
+  subject_cn          TEXT,
+  issuer_cn           TEXT,
+  serial              TEXT,
+  not_before          INTEGER,
+  not_after           INTEGER,
+  key_type            TEXT NOT NULL,
+  key_bits            INTEGER NOT NULL,
+  curve               TEXT NOT NULL,
+  spki_sha256         TEXT NOT NULL,
+  signature_algorithm TEXT,
+  is_ca               INTEGER,
+  self_signed         INTEGER,
+  eku                 TEXT,
+  san                 TEXT,
+  private_encrypted   INTEGER,
+  first_seen          INTEGER NOT NULL,
+  last_seen           INTEGER NOT NULL,
+  details             TEXT NOT NULL,
+  der                 BLOB,
+  UNIQUE (kind, fingerprint)
+);
+CREATE INDEX identity_fingerprint ON identity (fingerprint);
+CREATE INDEX identity_spki ON identity (spki_sha256);
+CREATE INDEX identity_not_after ON identity (not_after);
+
+CREATE TABLE location (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  host        TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  port        INTEGER NOT NULL,
+  sni         TEXT NOT NULL,
+  mode        INTEGER,
+  uid         INTEGER,
+  gid         INTEGER,
+  owner       TEXT,
+  group_name  TEXT,
+  size        INTEGER,
+  mtime       INTEGER,
+  first_seen  INTEGER NOT NULL,
+  last_seen   INTEGER NOT NULL,
+  UNIQUE (kind, host, path, port, sni)
+);
+CREATE INDEX location_path ON location (path);
+
+CREATE TABLE scan (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  host        TEXT NOT NULL,
+  roots       TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  finished_at INTEGER,
+  failed_at   INTEGER,
+  status      TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+  files_seen  INTEGER NOT NULL DEFAULT 0,
+  candidates  INTEGER NOT NULL DEFAULT 0,
+  identities  INTEGER NOT NULL DEFAULT 0,
+  errors      INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE scan_error (
+  id      INTEGER PRIMARY KEY,
+  scan_id INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
+  target  TEXT NOT NULL,
+  reason  TEXT NOT NULL
+);
+CREATE INDEX scan_error_scan ON scan_error (scan_id);
+
+CREATE TABLE sighting (
+  id            INTEGER PRIMARY KEY,
+  identity_id   INTEGER NOT NULL REFERENCES identity (id) ON DELETE CASCADE,
+  location_id   INTEGER NOT NULL REFERENCES location (id) ON DELETE CASCADE,
+  position      TEXT NOT NULL,
+  first_seen    INTEGER NOT NULL,
+  last_seen     INTEGER NOT NULL,
+  first_scan_id INTEGER REFERENCES scan (id),
+  last_scan_id  INTEGER REFERENCES scan (id),
+  present       INTEGER NOT NULL DEFAULT 1,
+  vanished_at   INTEGER,
+  UNIQUE (identity_id, location_id, position)
+);
+CREATE INDEX sighting_location ON sighting (location_id);
+)sql",
+};
+
+inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
+
+}  // namespace mica::store::internal
