@@ -124,6 +124,7 @@ void ParseJavaKeystore(ByteView data, ParsedContent& out) {
       return;
     }
   }
+  if (!r.Take(20)) truncated("jks");  // the keyed SHA-1 that closes the store
 }
 
 }  // namespace mica::x509::internal
