@@ -192,6 +192,23 @@ TEST_F(ParseTest, DerCertificateAndKeysAreDecidedByParsing) {
   }
 }
 
+TEST_F(ParseTest, ShortFormDerEd25519KeysAreSniffedAndParsed) {
+  ASSERT_EQ(Sh("openssl genpkey -algorithm ed25519 -outform DER -out ed.der"), 0);
+  ASSERT_EQ(Sh("openssl pkey -inform DER -in ed.der -pubout -outform DER -out edpub.der"), 0);
+  const std::string priv = ReadFile(dir_ / "ed.der");
+  const std::string pub = ReadFile(dir_ / "edpub.der");
+  ASSERT_LT(priv.size(), 128u);  // short-form DER length
+  EXPECT_EQ(Sniff(AsBytes(priv)), Format::kDer);
+  EXPECT_EQ(Sniff(AsBytes(pub)), Format::kDer);
+  ParsedContent k = MustParse(priv);
+  ParsedContent p = MustParse(pub);
+  ASSERT_EQ(k.identities.size(), 1u);
+  ASSERT_EQ(p.identities.size(), 1u);
+  EXPECT_EQ(k.identities[0].key.type, KeyType::kEd25519);
+  EXPECT_EQ(k.identities[0].key.spki_sha256, p.identities[0].key.spki_sha256);
+  EXPECT_EQ(p.identities[0].kind, Kind::kPublicKey);
+}
+
 TEST_F(ParseTest, Pkcs7ListsEveryCertificateInPemAndDer) {
   mica::testing::MakeSelfSigned(dir_ / "c2.pem", dir_ / "k2.pem", "second.example", "ed25519");
   ASSERT_EQ(Sh("openssl crl2pkcs7 -nocrl -certfile cert.pem -certfile c2.pem -out b.p7b"), 0);

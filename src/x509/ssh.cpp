@@ -300,12 +300,11 @@ std::optional<std::uint8_t> SshReader::U8() {
   return static_cast<std::uint8_t>(*v);
 }
 std::optional<std::uint64_t> SshReader::U64Bytes(std::size_t n) {
-  if (data_.size() - pos_ < n) {
+  if (failed_ || data_.size() - pos_ < n) {
     pos_ = data_.size();
     failed_ = true;
     return std::nullopt;
   }
-  if (failed_) return std::nullopt;
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) v = (v << 8) | data_[pos_++];
   return v;
