@@ -287,22 +287,24 @@ def sct_extension_value(rng, count):
 class Ctx:
     """Per-worker state: the key pool and the CA hierarchy."""
 
-    def __init__(self, key_ders, seed, now):
+    def __init__(self, key_ders, ca_ders, seed, now):
         self.seed = seed
         self.now = now
         keys = {name: serialization.load_der_private_key(der, None) for name, der in key_ders.items()}
         self.pool = {
             kind: [keys[n] for n in sorted(keys) if n.startswith("leaf-" + kind + "-")] for kind in LEAF_KEY_TYPES
         }
-        self.cas = build_cas(keys, now)
+        # The CA certificates are made once by the parent: ECDSA signatures are randomised,
+        # so each worker building its own would put different intermediates in the chains.
+        self.cas = {name: (keys[name], x509.load_der_x509_certificate(der)) for name, der in ca_ders.items()}
 
 
 _CTX = None
 
 
-def _init_worker(key_ders, seed, now_ts):
+def _init_worker(key_ders, ca_ders, seed, now_ts):
     global _CTX
-    _CTX = Ctx(key_ders, seed, dt.datetime.fromtimestamp(now_ts, dt.timezone.utc))
+    _CTX = Ctx(key_ders, ca_ders, seed, dt.datetime.fromtimestamp(now_ts, dt.timezone.utc))
 
 
 def make_leaf(ctx, rng, index):
@@ -628,7 +630,9 @@ def main():
     cert_paths = {}
     done = 0
     last = 0.0
-    with multiprocessing.Pool(args.jobs, _init_worker, (key_ders, args.seed, now.timestamp())) as pool:
+    keys = {name: serialization.load_der_private_key(der, None) for name, der in key_ders.items()}
+    ca_ders = {name: cert.public_bytes(serialization.Encoding.DER) for name, (_, cert) in build_cas(keys, now).items()}
+    with multiprocessing.Pool(args.jobs, _init_worker, (key_ders, ca_ders, args.seed, now.timestamp())) as pool:
         for lo, st in pool.imap_unordered(_work, work):
             for k, v in st.items():
                 if k == "key_types":
