@@ -703,10 +703,25 @@ Result<KeyInfo> ParseSpki(const Tlv& spki) {
   if (!ValidBitString(bits.value)) return InputError("malformed subjectPublicKey", bits.offset);
   MICA_CHECK(r.ExpectEnd("SubjectPublicKeyInfo"));
   KeyInfo key;
-  key.spki_sha256 = Sha256Hex(spki.whole);
+  if (bits.value[0] == 0) {
+    key.spki_sha256 = Sha256Hex(spki.whole);
+  } else {
+    // A key that declares unused bits: OpenSSL clears them and so hashes a re-encoding;
+    // do the same so that the key's identity does not depend on the reader.
+    Bytes canonical(spki.whole.begin(), spki.whole.end());
+    const size_t at = static_cast<size_t>(bits.value.data() - spki.whole.data());
+    if (bits.value.size() == 1) {
+      canonical[at] = 0;
+    } else {
+      const size_t last = at + bits.value.size() - 1;
+      canonical[last] = static_cast<std::uint8_t>(canonical[last] & (0xff << bits.value[0]));
+    }
+    key.spki_sha256 = Sha256Hex(canonical);
+  }
+  const std::string spki_sha256 = key.spki_sha256;
   if (FastKey(alg, bits.value, key)) return key;
   key = KeyInfo{};
-  key.spki_sha256 = Sha256Hex(spki.whole);
+  key.spki_sha256 = spki_sha256;
   const unsigned char* p = spki.whole.data();
   // get1: the key is owned here; nullptr when OpenSSL cannot read it either.
   internal::EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.whole.size())));
