@@ -190,6 +190,29 @@ bool ValidAny(const Tlv& t) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Digests. core's Sha256() fetches the algorithm on every call, which takes OpenSSL's
+// global lock; the bulk path fetches once and keeps one context per thread.
+
+enum class Digest { kSha256, kSha1 };
+
+std::string FastDigestHex(Digest which, ByteView data) {
+  // get1: fetched once for the process, never freed (they live as long as libcrypto).
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* const kSha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = which == Digest::kSha256 ? kSha256 : kSha1;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (md == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
+    ERR_clear_error();
+    return which == Digest::kSha256 ? Sha256Hex(data) : ToHex(Sha1(data));  // the slow way
+  }
+  return ToHex(ByteView(out, len));
+}
+
+// ---------------------------------------------------------------------------------------
 // Names (RFC 5280 4.1.2.4)
 
 struct NameEntry {
@@ -198,7 +221,10 @@ struct NameEntry {
   int set = 0;  // index of the RDN
 };
 
-using NameEntries = std::vector<NameEntry>;
+struct NameEntries : std::vector<NameEntry> {
+  int rdns = 0;             // RelativeDistinguishedNames, empty ones included
+  bool empty_rdn = false;   // an RDN without attributes (vanishes from OpenSSL's canon form)
+};
 
 // The value types OpenSSL's X509_NAME_ENTRY accepts (ASN1_PRINTABLE: B_ASN1_PRINTABLE).
 bool NameValueTagAllowed(int number) {
@@ -248,6 +274,8 @@ Status ParseAttribute(Reader& set_reader, int set, bool canon, NameEntries& out)
 // Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue).
 Status ParseName(const Tlv& name, NameEntries& out) {
   out.clear();
+  out.rdns = 0;
+  out.empty_rdn = false;
   Reader top(ByteView{}, 0);
   {
     MICA_TRY(r, Reader(name.whole, name.offset).ExpectEnter(der::kSequence, "Name"));
@@ -256,9 +284,11 @@ Status ParseName(const Tlv& name, NameEntries& out) {
   int set = 0;
   while (!top.empty()) {
     MICA_TRY(rdn, top.ExpectEnter(der::kSet, "RelativeDistinguishedName"));
+    if (rdn.empty()) out.empty_rdn = true;
     while (!rdn.empty()) MICA_CHECK(ParseAttribute(rdn, set, true, out));
     ++set;
   }
+  out.rdns = set;
   return {};
 }
 
@@ -476,8 +506,10 @@ bool NamesMatch(const Tlv& subject, const Tlv& issuer, const NameEntries& s, con
       std::equal(subject.whole.begin(), subject.whole.end(), issuer.whole.begin()))
     return true;
   bool undecided = false;
-  if (s.size() != i.size()) {
+  if (s.empty_rdn || i.empty_rdn) {
     undecided = true;  // empty RDNs vanish from the canonical form; let OpenSSL decide
+  } else if (s.size() != i.size() || s.rdns != i.rdns) {
+    return false;  // a different structure has a different canonical encoding
   } else {
     for (size_t k = 0; k < s.size(); ++k) {
       const bool s_multi = (k > 0 && s[k - 1].set == s[k].set) ||
@@ -704,7 +736,7 @@ Result<KeyInfo> ParseSpki(const Tlv& spki) {
   MICA_CHECK(r.ExpectEnd("SubjectPublicKeyInfo"));
   KeyInfo key;
   if (bits.value[0] == 0) {
-    key.spki_sha256 = Sha256Hex(spki.whole);
+    key.spki_sha256 = FastDigestHex(Digest::kSha256, spki.whole);
   } else {
     // A key that declares unused bits: OpenSSL clears them and so hashes a re-encoding;
     // do the same so that the key's identity does not depend on the reader.
@@ -1236,9 +1268,8 @@ Result<Identity> Decode(ByteView input) {
     ERR_clear_error();
   }
 
-  const Sha256Digest digest = Sha256(input);
-  id.fingerprint = ToHex(digest);
-  info.sha1_hex = ToHex(Sha1(input));
+  id.fingerprint = FastDigestHex(Digest::kSha256, input);
+  info.sha1_hex = FastDigestHex(Digest::kSha1, input);
   id.der.assign(input.begin(), input.end());
   return id;
 }

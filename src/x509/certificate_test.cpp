@@ -264,11 +264,13 @@ TEST(CertificateTest, PrintsZeroAndNegativeSerialsAsOpenSsl) {
   for (long serial : {0L, -1L, -256L, 255L}) {
     SCOPED_TRACE(serial);
     CertSpec spec;
+    spec.key = "p256";
     spec.serial = serial;
     const Identity id = DecodeBoth(Build(spec));
     ASSERT_TRUE(id.cert);
   }
   CertSpec spec;
+  spec.key = "p256";
   spec.serial = -256;
   EXPECT_EQ(DecodeBoth(Build(spec)).cert->serial_hex, "-0100");
   spec.serial = 0;
@@ -320,6 +322,7 @@ TEST(CertificateTest, EscapesEveryAsciiCharacterExactlyAsOpenSsl) {
   for (const std::string& v : values) {
     SCOPED_TRACE(v);
     CertSpec spec;
+    spec.key = "p256";
     spec.subject = {{"CN", v}};
     const Identity id = DecodeBoth(Build(spec));  // compares subject with OpenSSL's
     ASSERT_TRUE(id.cert);
