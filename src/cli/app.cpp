@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/verbs.h"
 #include "core/log.h"
 
 namespace mica::cli {
@@ -28,20 +29,27 @@ void AddGlobalOptions(CLI::App& app, Globals& g) {
 
 }  // namespace
 
+void RegisterVerbs(CLI::App& app, Context& ctx) {
+  // Verb groups beyond the foundation register here, one line each (cli/verbs.h).
+  (void)app;
+  (void)ctx;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"mica: discover, inventory and judge machine identities", "mica"};
   app.set_version_flag("--version,-V", std::string("mica ") + MICA_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
-  Globals g;
-  AddGlobalOptions(app, g);
+  Context ctx;
+  AddGlobalOptions(app, ctx.g);
 
   auto* help = app.add_subcommand("help", "Show help for mica or for one verb");
   std::vector<std::string> help_topic;
   help->add_option("verb", help_topic, "Verb to describe");
 
-  Commands commands(g);
+  Commands commands(ctx);
   commands.Register(app);
+  RegisterVerbs(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -74,8 +82,9 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
-  InitLogging(g.log_format == "json" ? LogFormat::kJson : LogFormat::kText, g.log_level);
-  return commands.Execute();
+  InitLogging(ctx.g.log_format == "json" ? LogFormat::kJson : LogFormat::kText, ctx.g.log_level);
+  if (!ctx.selected) return 2;
+  return ctx.selected();
 }
 
 }  // namespace mica::cli

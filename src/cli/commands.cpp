@@ -18,6 +18,7 @@
 #include "core/encoding.h"
 #include "core/time.h"
 #include "discover/fs_scan.h"
+#include "cli/render.h"
 #include "x509/identity_json.h"
 
 namespace mica::cli {
@@ -39,105 +40,6 @@ std::string FirstNonEmpty(std::initializer_list<std::string> values) {
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-std::string Mode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 07777); }
-
-std::string Join(const std::vector<std::string>& v, const char* sep = ",") {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
-// The short human name of an identity for tables: CN, else subject, else comment.
-std::string Label(const x509::Identity& id) {
-  if (id.cert) {
-    if (!id.cert->subject_parts.cn.empty()) return id.cert->subject_parts.cn;
-    if (!id.cert->subject.empty()) return id.cert->subject;
-    if (!id.cert->san_dns.empty()) return id.cert->san_dns.front();
-    return "(empty subject)";
-  }
-  if (id.ssh) {
-    if (!id.ssh->key_id.empty()) return id.ssh->key_id;
-    return id.ssh->comment;
-  }
-  return "";
-}
-
-std::string IssuerLabel(const x509::Identity& id) {
-  if (!id.cert) return id.ssh && !id.ssh->ca_fingerprint.empty() ? id.ssh->ca_fingerprint : "";
-  return id.cert->issuer_parts.cn.empty() ? id.cert->issuer : id.cert->issuer_parts.cn;
-}
-
-std::string KeyLabel(const x509::KeyInfo& k) {
-  if (k.type == x509::KeyType::kUnknown) return "unknown";
-  std::string s = x509::KeyTypeName(k.type);
-  if (!k.curve.empty()) return s + "-" + k.curve;
-  if (k.bits && (k.type == x509::KeyType::kRsa || k.type == x509::KeyType::kDsa))
-    return s + "-" + std::to_string(k.bits);
-  return s;
-}
-
-std::string ShortDate(UnixSeconds t) { return FormatRfc3339(t).substr(0, 10); }
-
-json RowJson(const store::IdentityRow& r) {
-  json j = x509::ToJson(r.identity);
-  j["id"] = r.id;
-  j["first_seen"] = FormatRfc3339(r.first_seen);
-  j["last_seen"] = FormatRfc3339(r.last_seen);
-  j["locations"] = r.locations;
-  return j;
-}
-
-json SightingJson(const store::SightingRow& s) {
-  json j;
-  j["location_kind"] = store::LocationKindName(s.location.kind);
-  j["host"] = s.location.host;
-  if (s.location.kind == store::LocationKind::kFile) {
-    j["path"] = s.location.path;
-  } else {
-    j["port"] = s.location.port;
-    j["sni"] = s.location.sni;
-  }
-  j["position"] = s.position;
-  j["first_seen"] = FormatRfc3339(s.first_seen);
-  j["last_seen"] = FormatRfc3339(s.last_seen);
-  j["present"] = s.present;
-  if (!s.present) j["vanished_at"] = FormatRfc3339(s.vanished_at);
-  j["first_scan_id"] = s.first_scan_id;
-  j["last_scan_id"] = s.last_scan_id;
-  if (s.file) {
-    j["mode"] = Mode(s.file->mode);
-    j["owner"] = s.file->owner;
-    j["group"] = s.file->group;
-    j["uid"] = s.file->uid;
-    j["gid"] = s.file->gid;
-    j["size"] = s.file->size;
-    j["mtime"] = FormatRfc3339(s.file->mtime);
-  }
-  return j;
-}
-
-std::string Where(const store::SightingRow& s) {
-  if (s.location.kind == store::LocationKind::kFile) return s.location.path;
-  return s.location.host + ":" + std::to_string(s.location.port);
-}
-
-json ScanJson(const store::ScanRow& s) {
-  return json{{"id", s.id},
-              {"kind", s.start.kind},
-              {"host", s.start.host},
-              {"roots", s.start.roots},
-              {"started_at", FormatRfc3339(s.start.started_at)},
-              {"finished_at", s.finished_at ? FormatRfc3339(s.finished_at) : ""},
-              {"status", s.status},
-              {"files_seen", s.stats.files_seen},
-              {"candidates", s.stats.candidates},
-              {"identities", s.stats.identities},
-              {"errors", s.stats.errors}};
 }
 
 // Reads one password per line; the buffer holding the file is wiped afterwards.
@@ -185,17 +87,13 @@ class ProgressLine {
 
 }  // namespace
 
-int Commands::ReportError(const Error& e) {
+int Context::ReportError(const Error& e) {
   std::cerr << "mica: " << e.message << "\n";
   return ExitCodeFor(e.code);
 }
 
 void Commands::Register(CLI::App& app) {
-  auto add_output = [this](CLI::App* sub) {
-    auto* j = sub->add_flag("--json", out_.json, "Print one JSON document");
-    auto* c = sub->add_flag("--csv", out_.csv, "Print CSV (RFC 4180)");
-    j->excludes(c);
-  };
+  auto add_output = [this](CLI::App* sub) { out_.AddTo(sub); };
 
   // scan
   auto* scan = app.add_subcommand("scan", "Discover machine identities");
@@ -215,7 +113,7 @@ void Commands::Register(CLI::App& app) {
                  "File with passwords to try on PKCS#12 files, one per line");
   fs->add_flag("--quiet,-q", scan_quiet_, "No progress line and no result line");
   add_output(fs);
-  fs->callback([this] { selected_ = [this] { return ScanFs(); }; });
+  fs->callback([this] { ctx_.selected = [this] { return ScanFs(); }; });
 
   // inventory
   auto* inv = app.add_subcommand("inventory", "Query the inventory");
@@ -239,16 +137,16 @@ void Commands::Register(CLI::App& app) {
                  "Add where each identity is (JSON: every sighting; table: a 'where' column)");
   list->add_option("--limit", list_limit_, "At most this many rows")->check(CLI::NonNegativeNumber);
   add_output(list);
-  list->callback([this] { selected_ = [this] { return InventoryList(); }; });
+  list->callback([this] { ctx_.selected = [this] { return InventoryList(); }; });
 
   auto* scans = inv->add_subcommand("scans", "List scans, newest first");
   add_output(scans);
-  scans->callback([this] { selected_ = [this] { return InventoryScans(); }; });
+  scans->callback([this] { ctx_.selected = [this] { return InventoryScans(); }; });
 
   auto* errors = inv->add_subcommand("errors", "Errors recorded by a scan (default: the last)");
   errors->add_option("--scan", errors_scan_, "Scan id");
   add_output(errors);
-  errors->callback([this] { selected_ = [this] { return InventoryErrors(); }; });
+  errors->callback([this] { ctx_.selected = [this] { return InventoryErrors(); }; });
 
   // show
   auto* show = app.add_subcommand("show", "Everything known about one identity");
@@ -257,65 +155,60 @@ void Commands::Register(CLI::App& app) {
   show->add_option("--kind", show_kind_,
                    "Pick one kind when a key's fingerprint is shared (private_key, public_key)");
   add_output(show);
-  show->callback([this] { selected_ = [this] { return Show(); }; });
+  show->callback([this] { ctx_.selected = [this] { return Show(); }; });
 
   // summary
   auto* summary = app.add_subcommand("summary", "What a security engineer wants to see first");
   summary->add_option("--window", summary_window_, "Expiry warning window (default 30d)");
   add_output(summary);
-  summary->callback([this] { selected_ = [this] { return Summary(); }; });
+  summary->callback([this] { ctx_.selected = [this] { return Summary(); }; });
 }
 
-int Commands::Execute() {
-  if (!selected_) return 2;
-  return selected_();
-}
-
-bool Commands::Setup(bool need_store) {
-  std::string config_path = FirstNonEmpty({g_.config, Env("MICA_CONFIG")});
+bool Context::Setup(bool need_store) {
+  std::string config_path = FirstNonEmpty({g.config, Env("MICA_CONFIG")});
   auto config = LoadConfig(config_path.empty() ? "mica.toml" : config_path, !config_path.empty());
   if (!config) {
-    exit_code_ = ReportError(config.error());
+    exit_code = ReportError(config.error());
     return false;
   }
-  config_ = std::move(*config);
-  std::string db = FirstNonEmpty({g_.db, Env("MICA_DB"), config_.db});
+  this->config = std::move(*config);
+  std::string db = FirstNonEmpty({g.db, Env("MICA_DB"), this->config.db});
   if (!need_store) return true;
   auto store = store::Store::Open(db);
   if (!store) {
-    exit_code_ = ReportError(store.error());
+    exit_code = ReportError(store.error());
     return false;
   }
-  store_ = std::move(*store);
-  db_path_ = db;
+  this->store = std::move(*store);
+  db_path = db;
   return true;
 }
 
 int Commands::ScanFs() {
-  if (!Setup(true)) return exit_code_;
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
   discover::FsScanOptions opts;
   opts.roots = !scan_paths_.empty()       ? scan_paths_
-               : !config_.fs_roots.empty() ? config_.fs_roots
+               : !ctx_.config.fs_roots.empty() ? ctx_.config.fs_roots
                                            : discover::DefaultRoots();
-  opts.excludes = config_.fs_exclude;
+  opts.excludes = ctx_.config.fs_exclude;
   opts.excludes.insert(opts.excludes.end(), scan_excludes_.begin(), scan_excludes_.end());
   // The inventory itself (and its WAL) is not an identity source.
-  opts.max_file_size = config_.fs_max_file_size;
+  opts.max_file_size = ctx_.config.fs_max_file_size;
   if (!scan_max_size_.empty()) {
     auto s = ParseSize(scan_max_size_);
-    if (!s) return ReportError(Error{s.error().code, "--max-file-size: " + s.error().message});
+    if (!s) return ctx_.ReportError(Error{s.error().code, "--max-file-size: " + s.error().message});
     opts.max_file_size = *s;
   }
-  opts.cross_filesystems = scan_cross_fs_ || config_.fs_cross_filesystems;
-  opts.threads = scan_threads_ ? scan_threads_ : config_.fs_threads;
-  std::string pw_file = FirstNonEmpty({scan_pkcs12_passwords_, config_.pkcs12_passwords_file});
+  opts.cross_filesystems = scan_cross_fs_ || ctx_.config.fs_cross_filesystems;
+  opts.threads = scan_threads_ ? scan_threads_ : ctx_.config.fs_threads;
+  std::string pw_file = FirstNonEmpty({scan_pkcs12_passwords_, ctx_.config.pkcs12_passwords_file});
   if (!pw_file.empty()) {
     auto pws = ReadPasswords(pw_file);
-    if (!pws) return ReportError(pws.error());
+    if (!pws) return ctx_.ReportError(pws.error());
     opts.parse.pkcs12_passwords = std::move(*pws);
   }
   for (const auto& p : opts.roots) {
-    if (p.empty()) return ReportError(Error{ErrorCode::kInvalidArgument, "empty path given to scan fs"});
+    if (p.empty()) return ctx_.ReportError(Error{ErrorCode::kInvalidArgument, "empty path given to scan fs"});
   }
 
   SystemClock clock;
@@ -330,8 +223,8 @@ int Commands::ScanFs() {
     start.roots.push_back(root);
   }
   start.started_at = clock.Now();
-  auto scan_id = store_->BeginScan(start);
-  if (!scan_id) return ReportError(scan_id.error());
+  auto scan_id = ctx_.store->BeginScan(start);
+  if (!scan_id) return ctx_.ReportError(scan_id.error());
 
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
@@ -341,30 +234,30 @@ int Commands::ScanFs() {
   auto stats = discover::ScanFilesystem(
       opts,
       [&](std::vector<store::Observation>&& obs, std::vector<store::ScanError>&& errs) {
-        return store_->Record(*scan_id, obs, errs, clock.Now());
+        return ctx_.store->Record(*scan_id, obs, errs, clock.Now());
       },
       &progress, &g_interrupted);
   line.reset();
   if (!stats) {
-    (void)store_->FailScan(*scan_id, stats.error().message, clock.Now());
-    return ReportError(stats.error());
+    (void)ctx_.store->FailScan(*scan_id, stats.error().message, clock.Now());
+    return ctx_.ReportError(stats.error());
   }
   if (g_interrupted.load()) {
     // An interrupted walk saw only part of the tree: record what it found but do not
     // mark anything vanished.
-    (void)store_->FailScan(*scan_id, "interrupted", clock.Now());
+    (void)ctx_.store->FailScan(*scan_id, "interrupted", clock.Now());
     std::cerr << "mica: scan interrupted; what was found is stored, nothing marked vanished\n";
     return 130;
   }
-  if (auto s = store_->FinishScan(*scan_id, *stats, clock.Now()); !s) return ReportError(s.error());
+  if (auto s = ctx_.store->FinishScan(*scan_id, *stats, clock.Now()); !s) return ctx_.ReportError(s.error());
 
   if (out_.json) {
-    auto scans = store_->ListScans(1);
+    auto scans = ctx_.store->ListScans(1);
     if (scans && !scans->empty()) std::cout << ScanJson(scans->front()).dump(2) << "\n";
   } else if (!scan_quiet_) {
     std::cout << fmt::format(
         "scan #{}: {} files, {} candidates, {} identity sightings, {} errors -> {}\n", *scan_id,
-        stats->files_seen, stats->candidates, stats->identities, stats->errors, db_path_);
+        stats->files_seen, stats->candidates, stats->identities, stats->errors, ctx_.db_path);
     if (stats->errors)
       std::cout << "  errors: mica inventory errors --scan " << *scan_id << "\n";
   }
@@ -372,14 +265,14 @@ int Commands::ScanFs() {
 }
 
 int Commands::InventoryList() {
-  if (!Setup(true)) return exit_code_;
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
   SystemClock clock;
   store::IdentityFilter f;
   f.now = clock.Now();
   if (!list_kind_.empty()) {
     auto k = x509::KindFromName(list_kind_);
     if (!k)
-      return ReportError({ErrorCode::kInvalidArgument,
+      return ctx_.ReportError({ErrorCode::kInvalidArgument,
                           "--kind '" + list_kind_ +
                               "' is not a kind (certificate, private_key, public_key, "
                               "ssh_public_key, ssh_private_key, ssh_certificate, keystore_entry)"});
@@ -387,7 +280,7 @@ int Commands::InventoryList() {
   }
   if (!list_expiring_.empty()) {
     auto d = ParseDurationSeconds(list_expiring_);
-    if (!d) return ReportError({d.error().code, "--expiring-within: " + d.error().message});
+    if (!d) return ctx_.ReportError({d.error().code, "--expiring-within: " + d.error().message});
     f.expiring_before = f.now + *d;
   }
   if (list_expired_) f.expired_at = f.now;
@@ -400,7 +293,7 @@ int Commands::InventoryList() {
         {"x25519", x509::KeyType::kX25519},   {"x448", x509::KeyType::kX448}};
     auto it = kTypes.find(list_key_type_);
     if (it == kTypes.end())
-      return ReportError({ErrorCode::kInvalidArgument,
+      return ctx_.ReportError({ErrorCode::kInvalidArgument,
                           "--key-type '" + list_key_type_ + "' is not one of rsa, ec, ed25519, "
                           "ed448, dsa, x25519, x448"});
     f.key_type = it->second;
@@ -413,12 +306,12 @@ int Commands::InventoryList() {
     if (c == '-') c = '_';
   f.include_vanished = list_include_vanished_;
   f.limit = list_limit_;
-  auto rows = store_->ListIdentities(f);
-  if (!rows) return ReportError(rows.error());
+  auto rows = ctx_.store->ListIdentities(f);
+  if (!rows) return ctx_.ReportError(rows.error());
 
   // Present sightings of one identity, fetched only when --locations asks for them.
   auto sightings_of = [&](const store::IdentityRow& r) -> Result<std::vector<store::SightingRow>> {
-    auto sg = store_->Sightings(r.id);
+    auto sg = ctx_.store->Sightings(r.id);
     if (!sg) return sg;
     std::erase_if(*sg, [&](const store::SightingRow& x) { return !x.present && !f.include_vanished; });
     return sg;
@@ -429,7 +322,7 @@ int Commands::InventoryList() {
       json j = RowJson(r);
       if (list_with_locations_) {
         auto sg = sightings_of(r);
-        if (!sg) return ReportError(sg.error());
+        if (!sg) return ctx_.ReportError(sg.error());
         json locs = json::array();
         for (const auto& x : *sg) locs.push_back(SightingJson(x));
         j["sightings"] = std::move(locs);
@@ -453,7 +346,7 @@ int Commands::InventoryList() {
                       out_.csv ? not_after : not_after.substr(0, 10), std::to_string(r.locations)});
     if (list_with_locations_) {
       auto sg = sightings_of(r);
-      if (!sg) return ReportError(sg.error());
+      if (!sg) return ctx_.ReportError(sg.error());
       t.rows.back().push_back(sg->empty() ? "" : Where(sg->front()));
     }
   }
@@ -467,9 +360,9 @@ int Commands::InventoryList() {
 }
 
 int Commands::InventoryScans() {
-  if (!Setup(true)) return exit_code_;
-  auto scans = store_->ListScans(0);
-  if (!scans) return ReportError(scans.error());
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
+  auto scans = ctx_.store->ListScans(0);
+  if (!scans) return ctx_.ReportError(scans.error());
   if (out_.json) {
     json arr = json::array();
     for (const auto& s : *scans) arr.push_back(ScanJson(s));
@@ -489,16 +382,16 @@ int Commands::InventoryScans() {
 }
 
 int Commands::InventoryErrors() {
-  if (!Setup(true)) return exit_code_;
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
   std::int64_t id = errors_scan_;
   if (id == 0) {
-    auto scans = store_->ListScans(1);
-    if (!scans) return ReportError(scans.error());
-    if (scans->empty()) return ReportError({ErrorCode::kNotFound, "no scan yet: run mica scan fs"});
+    auto scans = ctx_.store->ListScans(1);
+    if (!scans) return ctx_.ReportError(scans.error());
+    if (scans->empty()) return ctx_.ReportError({ErrorCode::kNotFound, "no scan yet: run mica scan fs"});
     id = scans->front().id;
   }
-  auto errs = store_->ScanErrors(id);
-  if (!errs) return ReportError(errs.error());
+  auto errs = ctx_.store->ScanErrors(id);
+  if (!errs) return ctx_.ReportError(errs.error());
   if (out_.json) {
     json arr = json::array();
     for (const auto& e : *errs) arr.push_back({{"where", e.where}, {"reason", e.reason}});
@@ -513,16 +406,16 @@ int Commands::InventoryErrors() {
 }
 
 int Commands::Show() {
-  if (!Setup(true)) return exit_code_;
-  auto rows = store_->FindByFingerprint(show_prefix_);
-  if (!rows) return ReportError(rows.error());
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
+  auto rows = ctx_.store->FindByFingerprint(show_prefix_);
+  if (!rows) return ctx_.ReportError(rows.error());
   if (!show_kind_.empty()) {
     auto k = x509::KindFromName(show_kind_);
-    if (!k) return ReportError({ErrorCode::kInvalidArgument, "--kind '" + show_kind_ + "' is not a kind"});
+    if (!k) return ctx_.ReportError({ErrorCode::kInvalidArgument, "--kind '" + show_kind_ + "' is not a kind"});
     std::erase_if(*rows, [&](const store::IdentityRow& r) { return r.identity.kind != *k; });
   }
   if (rows->empty())
-    return ReportError({ErrorCode::kNotFound, "no identity has a fingerprint starting with '" +
+    return ctx_.ReportError({ErrorCode::kNotFound, "no identity has a fingerprint starting with '" +
                                                   show_prefix_ +
                                                   "' (list them with mica inventory list)"});
   if (rows->size() > 1) {
@@ -534,12 +427,12 @@ int Commands::Show() {
     return 2;
   }
   const auto& row = rows->front();
-  auto sightings = store_->Sightings(row.id);
-  if (!sightings) return ReportError(sightings.error());
+  auto sightings = ctx_.store->Sightings(row.id);
+  if (!sightings) return ctx_.ReportError(sightings.error());
   std::vector<store::IdentityRow> related;
   if (!row.identity.key.spki_sha256.empty()) {
-    auto r = store_->FindBySpki(row.identity.key.spki_sha256);
-    if (!r) return ReportError(r.error());
+    auto r = ctx_.store->FindBySpki(row.identity.key.spki_sha256);
+    if (!r) return ctx_.ReportError(r.error());
     for (auto& x : *r)
       if (x.id != row.id) related.push_back(std::move(x));
   }
@@ -629,21 +522,21 @@ int Commands::Show() {
 }
 
 int Commands::Summary() {
-  if (!Setup(true)) return exit_code_;
-  std::int64_t window = config_.expiry_window;
+  if (!ctx_.Setup(true)) return ctx_.exit_code;
+  std::int64_t window = ctx_.config.expiry_window;
   if (!summary_window_.empty()) {
     auto d = ParseDurationSeconds(summary_window_);
-    if (!d) return ReportError({d.error().code, "--window: " + d.error().message});
+    if (!d) return ctx_.ReportError({d.error().code, "--window: " + d.error().message});
     window = *d;
   }
   SystemClock clock;
   const UnixSeconds now = clock.Now();
-  auto s = store_->Summarize(now, window);
-  if (!s) return ReportError(s.error());
+  auto s = ctx_.store->Summarize(now, window);
+  if (!s) return ctx_.ReportError(s.error());
 
   // The first location of each listed identity, for tables and JSON.
   auto first_where = [&](const store::IdentityRow& r) -> std::string {
-    auto sg = store_->Sightings(r.id);
+    auto sg = ctx_.store->Sightings(r.id);
     if (!sg) return "";
     for (const auto& x : *sg)
       if (x.present) return Where(x) + (x.position.empty() ? "" : " [" + x.position + "]");
@@ -706,7 +599,7 @@ int Commands::Summary() {
       std::cout << fmt::format("  {:>8}  {}\n", v[i].count, v[i].key);
   };
 
-  std::cout << fmt::format("mica summary of {}: {} identities at {} locations, {}\n", db_path_,
+  std::cout << fmt::format("mica summary of {}: {} identities at {} locations, {}\n", ctx_.db_path,
                            s->identities, s->locations, FormatRfc3339(now));
   if (s->last_scan) {
     const auto& l = *s->last_scan;

@@ -1,5 +1,4 @@
-// The verbs of `mica`. Register() declares them on a CLI11 app; Execute() runs the one
-// that was parsed and returns the exit code.
+// The foundation verbs of `mica`: scan fs, inventory, show, summary.
 #pragma once
 
 #include <functional>
@@ -9,39 +8,16 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/config.h"
-#include "cli/output.h"
-#include "store/store.h"
+#include "cli/context.h"
 
 namespace mica::cli {
 
-struct Globals {
-  std::string db;
-  std::string config;
-  std::string log_format = "text";
-  std::string log_level = "warn";
-};
-
-// Output flags shared by every verb that prints a list.
-struct OutputFlags {
-  bool json = false;
-  bool csv = false;
-  OutputFormat format() const {
-    return json ? OutputFormat::kJson : csv ? OutputFormat::kCsv : OutputFormat::kTable;
-  }
-};
-
 class Commands {
  public:
-  explicit Commands(Globals& globals) : g_(globals) {}
+  explicit Commands(Context& ctx) : ctx_(ctx) {}
   void Register(CLI::App& app);
-  int Execute();
 
  private:
-  // Resolves config and database path (flag > environment > config > default) and opens
-  // the store. Prints the error and sets `exit_code` on failure.
-  [[nodiscard]] bool Setup(bool need_store);
-
   int ScanFs();
   int InventoryList();
   int InventoryScans();
@@ -49,14 +25,7 @@ class Commands {
   int Show();
   int Summary();
 
-  int ReportError(const Error& e);
-
-  Globals& g_;
-  Config config_;
-  std::unique_ptr<store::Store> store_;
-  std::string db_path_;
-  int exit_code_ = 0;
-  std::function<int()> selected_;
+  Context& ctx_;
 
   OutputFlags out_;
   // scan fs

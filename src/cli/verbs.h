@@ -1,0 +1,14 @@
+// Registration of verb groups, one function per group, each in its own cmd_<group>.cpp.
+// A group adds its subcommands to `app` and sets ctx.selected in their callbacks.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace mica::cli {
+
+// Calls every Register* below; defined in app.cpp.
+void RegisterVerbs(CLI::App& app, Context& ctx);
+
+}  // namespace mica::cli
