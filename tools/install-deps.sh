@@ -3,7 +3,7 @@
 # Usage: tools/install-deps.sh build|test|bench|fuzz ...  (idempotent; needs root or sudo)
 set -euo pipefail
 
-build=(build-essential cmake ninja-build ccache pkg-config libssl-dev libsqlite3-dev
+build=(build-essential cmake ninja-build ccache pkg-config libssl-dev libsqlite3-dev libgmp-dev
        libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
        libexpected-dev libgtest-dev libgmock-dev ca-certificates)
 # Tools the tests use to make fixtures at test time, and sqlite3 to tamper with a
