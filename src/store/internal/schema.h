@@ -41,12 +41,10 @@ CREATE TABLE identity (
   san                 TEXT,
   private_encrypted   INTEGER,
   first_seen          INTEGER NOT NULL,
-  last_seen           INTEGER NOT NULL,
   details             TEXT NOT NULL,
   der                 BLOB,
   UNIQUE (kind, fingerprint)
 );
-CREATE INDEX identity_fingerprint ON identity (fingerprint);
 CREATE INDEX identity_spki ON identity (spki_sha256);
 CREATE INDEX identity_not_after ON identity (not_after);
 
