@@ -6,19 +6,19 @@
 // built only when it is new, and its row (kilobytes with the DER) is never rewritten,
 // because "last seen" lives in the small sighting rows. Rewriting the identity row on
 // every sighting put a full page per identity into the WAL and made rescans 3x slower.
+#include "store/internal/sqlite_store.h"
+
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "store/internal/schema.h"
 #include "store/internal/sqlite.h"
-#include "store/internal/sqlite_store.h"
 #include "store/store.h"
 #include "x509/identity_json.h"
 
@@ -48,8 +48,7 @@ std::string Lower(std::string s) {
 
 bool IsHex(std::string_view s) {
   for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-      return false;
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
   return true;
 }
 
@@ -108,8 +107,7 @@ class SqliteStore final : public Store {
   Result<std::int64_t> BeginScan(const ScanStart& start) override;
   Status Record(std::int64_t scan_id, const std::vector<Observation>& observations,
                 const std::vector<ScanError>& errors, UnixSeconds seen_at) override;
-  Status FinishScan(std::int64_t scan_id, const ScanStats& stats,
-                    UnixSeconds finished_at) override;
+  Status FinishScan(std::int64_t scan_id, const ScanStats& stats, UnixSeconds finished_at) override;
   Status FailScan(std::int64_t scan_id, const std::string& reason,
                   UnixSeconds finished_at) override;
 
@@ -123,9 +121,7 @@ class SqliteStore final : public Store {
 
  private:
   // Every error leaving the store names the database.
-  tl::unexpected<Error> Failed(const Error& e) const {
-    return Wrap(e, "inventory " + db_.path());
-  }
+  tl::unexpected<Error> Failed(const Error& e) const { return Wrap(e, "inventory " + db_.path()); }
   [[nodiscard]] Status CheckIsMica();
   [[nodiscard]] Status Migrate();
   [[nodiscard]] Status PrepareStatements();
@@ -204,14 +200,14 @@ Status SqliteStore::Migrate() {
   if (!current) return Failed(current.error());
   const std::int64_t version = current->value_or(0);
   if (version > kSchemaVersion) {
-    return Fail(ErrorCode::kInput,
-                db_.path() + " has inventory schema version " + std::to_string(version) +
-                    ", newer than this mica understands (" + std::to_string(kSchemaVersion) +
-                    "); use a newer mica");
+    return Fail(ErrorCode::kInput, db_.path() + " has inventory schema version " +
+                                       std::to_string(version) +
+                                       ", newer than this mica understands (" +
+                                       std::to_string(kSchemaVersion) + "); use a newer mica");
   }
   if (version == kSchemaVersion) return {};  // the transaction rolls back: nothing written
-  auto record = db_.Prepare(
-      "INSERT INTO schema_version (version, applied_at) VALUES (?1, unixepoch())");
+  auto record =
+      db_.Prepare("INSERT INTO schema_version (version, applied_at) VALUES (?1, unixepoch())");
   if (!record) return Failed(record.error());
   for (auto v = version + 1; v <= kSchemaVersion; ++v) {
     if (auto s = db_.Exec(kMigrations[static_cast<size_t>(v - 1)]); !s)
@@ -231,8 +227,7 @@ Status SqliteStore::PrepareStatements() {
       {&begin_scan_,
        "INSERT INTO scan (kind, host, roots, started_at, status) "
        "VALUES (?1, ?2, ?3, ?4, 'running') RETURNING id"},
-      {&find_identity_,
-       "SELECT id FROM identity WHERE kind = ?1 AND fingerprint = ?2"},
+      {&find_identity_, "SELECT id FROM identity WHERE kind = ?1 AND fingerprint = ?2"},
       {&insert_identity_,
        "INSERT INTO identity (kind, fingerprint, subject, issuer, subject_cn, issuer_cn, "
        "serial, not_before, not_after, key_type, key_bits, curve, spki_sha256, "
@@ -274,7 +269,8 @@ Status SqliteStore::CheckRunning(std::int64_t scan_id) {
   ResetOnExit reset(scan_status_);
   auto row = scan_status_.Bind(scan_id).Step();
   if (!row) return Failed(row.error());
-  if (!*row) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
+  if (!*row)
+    return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
   const std::string status = scan_status_.Text(0);
   if (status != "running")
     return Fail(ErrorCode::kInvalidArgument,
@@ -385,8 +381,7 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
     }
   }
   for (const ScanError& e : errors) {
-    if (auto s = insert_error_.Bind(scan_id, e.where, e.reason).Run(); !s)
-      return Failed(s.error());
+    if (auto s = insert_error_.Bind(scan_id, e.where, e.reason).Run(); !s) return Failed(s.error());
   }
   if (auto s = tx->Commit(); !s) return Failed(s.error());
   return {};
@@ -410,7 +405,8 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
   const json roots = json::parse(scan->Text(1), nullptr, /*allow_exceptions=*/false);
   scan->Reset();
   if (!roots.is_array())
-    return Failed(Error{ErrorCode::kInput, "scan " + std::to_string(scan_id) + " roots are not a JSON array"});
+    return Failed(Error{ErrorCode::kInput,
+                        "scan " + std::to_string(scan_id) + " roots are not a JSON array"});
 
   // A sighting under a root this scan walked, that this scan did not see, is gone. The
   // subtree is the range [root + "/", root + "0") ('0' follows '/' in ASCII): exact
@@ -502,10 +498,10 @@ Result<std::vector<IdentityRow>> SqliteStore::ListIdentities(const IdentityFilte
   };
   if (f.kind) add("i.kind = ?", std::string(x509::KindName(*f.kind)));
   if (f.expiring_before)
-    add("i.not_after < ? AND i.not_after > ?", std::int64_t{*f.expiring_before}, std::int64_t{f.now});
+    add("i.not_after < ? AND i.not_after > ?", std::int64_t{*f.expiring_before},
+        std::int64_t{f.now});
   if (f.expired_at) add("i.not_after < ?", std::int64_t{*f.expired_at});
-  if (!f.issuer_contains.empty())
-    add("instr(lower(i.issuer), lower(?)) > 0", f.issuer_contains);
+  if (!f.issuer_contains.empty()) add("instr(lower(i.issuer), lower(?)) > 0", f.issuer_contains);
   if (f.key_type) add("i.key_type = ?", std::string(x509::KeyTypeName(*f.key_type)));
   if (!f.location_glob.empty()) {
     add(f.include_vanished
@@ -616,7 +612,8 @@ Result<std::vector<SightingRow>> SqliteStore::Sightings(std::int64_t identity_id
   auto found = exists->Step();
   if (!found) return Failed(found.error());
   if (!*found)
-    return Fail(ErrorCode::kNotFound, "identity " + std::to_string(identity_id) + " does not exist");
+    return Fail(ErrorCode::kNotFound,
+                "identity " + std::to_string(identity_id) + " does not exist");
   return rows;
 }
 
@@ -643,8 +640,8 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   } end_read{db_};
 
   const std::string present(kPresent);
-  const std::string select = "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE " +
-                             present + " AND ";
+  const std::string select =
+      "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE " + present + " AND ";
   Summary out;
   auto counts = QueryCounts("SELECT i.kind, COUNT(*) FROM identity i WHERE " + present +
                             " GROUP BY i.kind ORDER BY 2 DESC, 1");
@@ -653,8 +650,8 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
 
   counts = QueryCounts(
       "SELECT coalesce(nullif(i.issuer_cn, ''), i.issuer) AS who, COUNT(*) FROM identity i "
-      "WHERE i.kind = 'certificate' AND " + present +
-      " GROUP BY who ORDER BY 2 DESC, 1 LIMIT 20");
+      "WHERE i.kind = 'certificate' AND " +
+      present + " GROUP BY who ORDER BY 2 DESC, 1 LIMIT 20");
   if (!counts) return tl::unexpected(counts.error());
   out.by_issuer = std::move(*counts);
 
@@ -662,19 +659,21 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
       "SELECT CASE WHEN i.key_type = 'ec' AND i.curve != '' THEN 'ec-' || i.curve "
       "WHEN i.key_type IN ('rsa', 'dsa', 'ec') AND i.key_bits > 0 "
       "THEN i.key_type || '-' || i.key_bits ELSE i.key_type END AS label, COUNT(*) "
-      "FROM identity i WHERE " + present + " GROUP BY label ORDER BY 2 DESC, 1");
+      "FROM identity i WHERE " +
+      present + " GROUP BY label ORDER BY 2 DESC, 1");
   if (!counts) return tl::unexpected(counts.error());
   out.by_key_type = std::move(*counts);
 
   const std::string certs = "i.kind IN ('certificate', 'ssh_certificate')";
-  auto rows = QueryIdentities(select + certs + " AND i.not_after > ? AND i.not_after <= ? "
+  auto rows = QueryIdentities(select + certs +
+                                  " AND i.not_after > ? AND i.not_after <= ? "
                                   "ORDER BY i.not_after, i.fingerprint",
                               {now, now + expiry_window});
   if (!rows) return tl::unexpected(rows.error());
   out.expiring = std::move(*rows);
 
-  rows = QueryIdentities(select + certs + " AND i.not_after <= ? ORDER BY i.not_after, i.fingerprint",
-                         {now});
+  rows = QueryIdentities(
+      select + certs + " AND i.not_after <= ? ORDER BY i.not_after, i.fingerprint", {now});
   if (!rows) return tl::unexpected(rows.error());
   out.expired = std::move(*rows);
 
@@ -682,7 +681,8 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
       "SELECT " + std::string(kSightingColumns) +
           " FROM sighting s JOIN location l ON l.id = s.location_id "
           "JOIN identity i ON i.id = s.identity_id "
-          "WHERE s.present = 1 AND i.kind IN " + std::string(kPrivateKinds) +
+          "WHERE s.present = 1 AND i.kind IN " +
+          std::string(kPrivateKinds) +
           " AND (coalesce(i.private_encrypted, 0) = 0 OR "
           "(l.mode IS NOT NULL AND (l.mode & 36) != 0)) "  // 36 == 0044: group/other read
           "ORDER BY l.host, l.path, s.position",
@@ -690,18 +690,20 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   if (!exposed) return tl::unexpected(exposed.error());
   out.exposed_keys = std::move(*exposed);
 
-  rows = QueryIdentities(
-      select + "i.kind = 'private_key' AND i.spki_sha256 != '' AND NOT EXISTS ("
-               "SELECT 1 FROM identity c WHERE c.kind = 'certificate' "
-               "AND c.spki_sha256 = i.spki_sha256 AND EXISTS (SELECT 1 FROM sighting cs "
-               "WHERE cs.identity_id = c.id AND cs.present = 1)) ORDER BY i.fingerprint",
-      {});
+  rows =
+      QueryIdentities(select +
+                          "i.kind = 'private_key' AND i.spki_sha256 != '' AND NOT EXISTS ("
+                          "SELECT 1 FROM identity c WHERE c.kind = 'certificate' "
+                          "AND c.spki_sha256 = i.spki_sha256 AND EXISTS (SELECT 1 FROM sighting cs "
+                          "WHERE cs.identity_id = c.id AND cs.present = 1)) ORDER BY i.fingerprint",
+                      {});
   if (!rows) return tl::unexpected(rows.error());
   out.orphan_keys = std::move(*rows);
 
-  rows = QueryIdentities(select + "i.kind = 'certificate' AND "
-                                  "instr(',' || i.eku || ',', ',code_signing,') > 0 "
-                                  "ORDER BY i.not_after, i.fingerprint",
+  rows = QueryIdentities(select +
+                             "i.kind = 'certificate' AND "
+                             "instr(',' || i.eku || ',', ',code_signing,') > 0 "
+                             "ORDER BY i.not_after, i.fingerprint",
                          {});
   if (!rows) return tl::unexpected(rows.error());
   out.code_signing = std::move(*rows);
@@ -751,7 +753,8 @@ Result<std::vector<ScanError>> SqliteStore::ScanErrors(std::int64_t scan_id) {
   if (!exists) return tl::unexpected(exists.error());
   auto found = exists->Step();
   if (!found) return Failed(found.error());
-  if (!*found) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
+  if (!*found)
+    return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " does not exist");
   auto stmt = PrepareBound("SELECT target, reason FROM scan_error WHERE scan_id = ? ORDER BY id",
                            {scan_id});
   if (!stmt) return tl::unexpected(stmt.error());

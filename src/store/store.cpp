@@ -6,8 +6,10 @@ namespace mica::store {
 
 const char* LocationKindName(LocationKind kind) {
   switch (kind) {
-    case LocationKind::kFile: return "file";
-    case LocationKind::kTlsEndpoint: return "tls_endpoint";
+    case LocationKind::kFile:
+      return "file";
+    case LocationKind::kTlsEndpoint:
+      return "tls_endpoint";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "store/internal/schema.h"
 #include "x509/identity_json.h"
@@ -107,8 +106,7 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-Identity Cert(std::string fp, std::string issuer_cn, UnixSeconds not_after,
-              std::string spki = "") {
+Identity Cert(std::string fp, std::string issuer_cn, UnixSeconds not_after, std::string spki = "") {
   Identity id;
   id.kind = Kind::kCertificate;
   id.fingerprint = std::move(fp);
@@ -232,8 +230,7 @@ TEST_F(StoreTest, RefusesSqliteDatabaseOfAnotherProgram) {
   RawExec("PRAGMA application_id = 42");
   s = Store::Open(path_);
   ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message.find("another application"), std::string::npos)
-      << s.error().message;
+  EXPECT_NE(s.error().message.find("another application"), std::string::npos) << s.error().message;
 }
 
 TEST_F(StoreTest, MissingDirectoryIsAnIoErrorNamingThePath) {
@@ -369,8 +366,7 @@ TEST_F(StoreTest, FinishScanMarksVanishedOnlyUnderItsRoots) {
   RecordOk(s2, {File("/a/b/deep/y.pem", {Cert("02", "CA", kT0 + kDay)})}, kT0 + 100);
   FinishOk(s2, kT0 + 200);
 
-  EXPECT_EQ(Fingerprints(List()),
-            (std::vector<std::string>{"02", "03", "04", "05", "06", "09"}));
+  EXPECT_EQ(Fingerprints(List()), (std::vector<std::string>{"02", "03", "04", "05", "06", "09"}));
   IdentityFilter all;
   all.include_vanished = true;
   EXPECT_EQ(List(all).size(), 9u);
@@ -390,8 +386,9 @@ TEST_F(StoreTest, FinishScanMarksVanishedOnlyUnderItsRoots) {
 TEST_F(StoreTest, RootSlashCoversEverythingOnTheHost) {
   Open();
   const auto s1 = Begin({"/"});
-  RecordOk(s1, {File("/etc/x.pem", {Cert("01", "CA", kT0 + kDay)}),
-                File("/y.pem", {Cert("02", "CA", kT0 + kDay)})},
+  RecordOk(s1,
+           {File("/etc/x.pem", {Cert("01", "CA", kT0 + kDay)}),
+            File("/y.pem", {Cert("02", "CA", kT0 + kDay)})},
            kT0);
   FinishOk(s1, kT0);
   const auto s2 = Begin({"/"});

@@ -19,15 +19,12 @@ json TimeToJson(UnixSeconds t) {
   return FormatRfc3339(t);
 }
 
-json NameToJson(const NameParts& n) {
-  return {{"cn", n.cn}, {"o", n.o}, {"ou", n.ou}, {"c", n.c}};
-}
+json NameToJson(const NameParts& n) { return {{"cn", n.cn}, {"o", n.o}, {"ou", n.ou}, {"c", n.c}}; }
 
 json CertToJson(const CertificateInfo& c) {
   json basic = nullptr;
   if (c.has_basic_constraints) {
-    basic = {{"ca", c.is_ca},
-             {"path_len", c.path_len < 0 ? json(nullptr) : json(c.path_len)}};
+    basic = {{"ca", c.is_ca}, {"path_len", c.path_len < 0 ? json(nullptr) : json(c.path_len)}};
   }
   return {
       {"version", c.version},
@@ -42,8 +39,7 @@ json CertToJson(const CertificateInfo& c) {
       {"serial", c.serial_hex},
       {"not_before", TimeToJson(c.not_before)},
       {"not_after", TimeToJson(c.not_after)},
-      {"sans",
-       {{"dns", c.san_dns}, {"ip", c.san_ip}, {"email", c.san_email}, {"uri", c.san_uri}}},
+      {"sans", {{"dns", c.san_dns}, {"ip", c.san_ip}, {"email", c.san_email}, {"uri", c.san_uri}}},
       {"signature_algorithm", c.signature_algorithm},
       // null: the extension is absent, which is not the same as present with no bits.
       {"key_usage", c.has_key_usage ? json(KeyUsageNames(c.key_usage)) : json(nullptr)},
@@ -270,8 +266,8 @@ void ReadSsh(Reader& r, SshInfo& s) {
 }  // namespace
 
 std::optional<KeyType> KeyTypeFromName(std::string_view name) {
-  static constexpr std::array kTypes = {KeyType::kUnknown, KeyType::kRsa,    KeyType::kEc,
-                                        KeyType::kEd25519, KeyType::kEd448,  KeyType::kDsa,
+  static constexpr std::array kTypes = {KeyType::kUnknown, KeyType::kRsa,   KeyType::kEc,
+                                        KeyType::kEd25519, KeyType::kEd448, KeyType::kDsa,
                                         KeyType::kX25519,  KeyType::kX448};
   for (KeyType t : kTypes)
     if (name == KeyTypeName(t)) return t;

@@ -1,9 +1,9 @@
 #include "x509/identity_json.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 namespace mica::x509 {
 namespace {

@@ -70,8 +70,8 @@ void Statement::BindOne(int index, std::int64_t v) {
 }
 void Statement::BindOne(int index, std::string_view v) {
   // SQLITE_TRANSIENT: SQLite copies, so temporaries may die before the step.
-  Check(::sqlite3_bind_text64(stmt_.get(), index, v.data(), v.size(), SQLITE_TRANSIENT,
-                              SQLITE_UTF8));
+  Check(
+      ::sqlite3_bind_text64(stmt_.get(), index, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 void Statement::BindOne(int index, ByteView v) {
   if (v.empty()) return Check(::sqlite3_bind_zeroblob(stmt_.get(), index, 0));

@@ -139,8 +139,7 @@ class Database {
 class Transaction {
  public:
   [[nodiscard]] static Result<Transaction> Begin(Database& db);
-  Transaction(Transaction&& other) noexcept
-      : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
