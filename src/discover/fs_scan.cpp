@@ -242,7 +242,11 @@ class Worker {
     while (struct dirent* e = ::readdir(d)) {
       std::string_view name = e->d_name;
       if (name == "." || name == "..") continue;
-      std::string path = w.path == "/" ? "/" + std::string(name) : w.path + "/" + std::string(name);
+      // Built with append rather than operator+: GCC 12 at -O3 reports a false
+      // -Wrestrict inside std::string's operator+ here (GCC bug 105329).
+      std::string path;
+      path.reserve(w.path.size() + 1 + name.size());
+      path.append(w.path == "/" ? "" : w.path).append("/").append(name);
       if (!walk_.options().excludes.empty() && Excluded(walk_.options().excludes, path, name))
         continue;
       unsigned char type = e->d_type;
