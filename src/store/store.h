@@ -45,10 +45,31 @@ struct Location {
   std::string sni;   // TLS endpoints
 };
 
+// What one TLS scan learned about one endpoint (kept per scan in endpoint_result).
+struct EndpointFacts {
+  std::string address;          // the IP address contacted ("" when never contacted)
+  bool ok = false;              // a TLS handshake completed
+  std::string failure_class;    // "" when ok; else refused, connect_timeout, ... (docs/TLS.md)
+  std::string error;            // the reason in words
+  std::string starttls;         // "smtp", "imap", ... or "" for direct TLS
+  std::string protocol;         // "TLSv1.3"
+  std::string cipher;           // "TLS_AES_256_GCM_SHA384"
+  std::string alpn;             // "h2", "http/1.1" or ""
+  bool ocsp_stapled = false;
+  std::optional<bool> name_matches;  // leaf matches the SNI / target name; unset: no name
+  bool verified = false;        // chain verifies against the trust store (+ --ca-file)
+  std::string verify_error;     // OpenSSL's reason when not verified
+  bool versions_probed = false;
+  std::vector<std::string> versions_accepted;  // "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"
+  double handshake_ms = 0;      // TCP connected to handshake done (STARTTLS included)
+  int chain_len = 0;            // certificates presented
+};
+
 // One file (or endpoint) as one scan saw it, with everything found in it.
 struct Observation {
   Location location;
   std::optional<FileFacts> file;
+  std::optional<EndpointFacts> endpoint;  // TLS endpoints: recorded even without identities
   std::string format;  // x509::FormatName of the content
   std::vector<x509::Identity> identities;
 };
