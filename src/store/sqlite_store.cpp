@@ -118,6 +118,7 @@ class SqliteStore final : public Store {
   Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) override;
   Result<std::vector<ScanRow>> ListScans(int limit) override;
   Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) override;
+  Result<std::vector<EndpointRow>> ListEndpoints(const EndpointFilter& filter) override;
 
  private:
   // Every error leaving the store names the database.
@@ -142,7 +143,7 @@ class SqliteStore final : public Store {
   Database db_;
   // The write path's statements, prepared once (see PrepareStatements).
   Statement scan_status_, begin_scan_, find_identity_, insert_identity_, upsert_location_,
-      upsert_sighting_, insert_error_;
+      upsert_sighting_, insert_error_, insert_endpoint_;
 };
 
 Status SqliteStore::Init() {
@@ -255,6 +256,12 @@ Status SqliteStore::PrepareStatements() {
        "ON CONFLICT (identity_id, location_id, position) DO UPDATE SET "
        "last_seen = max(last_seen, excluded.last_seen), last_scan_id = excluded.last_scan_id, "
        "present = 1, vanished_at = NULL"},
+      {&insert_endpoint_,
+       "INSERT INTO endpoint_result (scan_id, location_id, seen_at, address, ok, failure_class, "
+       "error, starttls, protocol, cipher, alpn, ocsp_stapled, name_matches, verified, "
+       "verify_error, versions_probed, versions_accepted, handshake_ms, chain_len) VALUES "
+       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+       "?18 / 1000.0, ?19)"},
       {&insert_error_, "INSERT INTO scan_error (scan_id, target, reason) VALUES (?1, ?2, ?3)"},
   };
   for (auto& [stmt, sql] : statements) {
@@ -368,7 +375,8 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
   auto tx = Transaction::Begin(db_);
   if (!tx) return Failed(tx.error());
   for (const Observation& o : observations) {
-    if (o.identities.empty()) continue;  // nothing to place there
+    // Nothing to place there; a TLS endpoint is recorded even when it failed.
+    if (o.identities.empty() && !o.endpoint) continue;
     auto location_id = UpsertLocation(o, seen_at);
     if (!location_id) return Failed(Wrap(location_id.error(), o.location.path).value());
     for (const Identity& id : o.identities) {
@@ -378,6 +386,20 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
                        .Run();
           !s)
         return Failed(Wrap(s.error(), o.location.path).value());
+    }
+    if (o.endpoint) {
+      const EndpointFacts& f = *o.endpoint;
+      std::string versions;
+      for (const auto& v : f.versions_accepted) versions += (versions.empty() ? "" : ",") + v;
+      std::optional<std::int64_t> name_matches;
+      if (f.name_matches) name_matches = *f.name_matches ? 1 : 0;
+      // Statement binds integers: microseconds go in, the SQL divides to milliseconds.
+      auto stmt = &insert_endpoint_;
+      stmt->Bind(scan_id, *location_id, seen_at, f.address, f.ok, f.failure_class, f.error,
+                 f.starttls, f.protocol, f.cipher, f.alpn, f.ocsp_stapled, name_matches, f.verified,
+                 f.verify_error, f.versions_probed, versions,
+                 static_cast<std::int64_t>(f.handshake_ms * 1000), f.chain_len);
+      if (auto s = stmt->Run(); !s) return Failed(s.error());
     }
   }
   for (const ScanError& e : errors) {
@@ -427,6 +449,17 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
         !s)
       return Failed(s.error());
   }
+  // TLS: the "roots" of an endpoint scan are the endpoints that completed a handshake in
+  // it. A certificate such an endpoint no longer presents (at that chain position) is
+  // gone. An endpoint that failed this time (down, timed out) keeps what it presented
+  // before: an outage is not a replacement.
+  if (auto s = db_.Exec(
+          "UPDATE sighting SET present = 0, vanished_at = " + std::to_string(finished_at) +
+          " WHERE present = 1 AND last_scan_id IS NOT " + std::to_string(scan_id) +
+          " AND location_id IN (SELECT location_id FROM endpoint_result WHERE scan_id = " +
+          std::to_string(scan_id) + " AND ok = 1)");
+      !s)
+    return Failed(s.error());
   if (auto s = tx->Commit(); !s) return Failed(s.error());
   return {};
 }
@@ -764,6 +797,90 @@ Result<std::vector<ScanError>> SqliteStore::ScanErrors(std::int64_t scan_id) {
     if (!more) return Failed(more.error());
     if (!*more) break;
     out.push_back(ScanError{stmt->Text(0), stmt->Text(1)});
+  }
+  return out;
+}
+
+Result<std::vector<EndpointRow>> SqliteStore::ListEndpoints(const EndpointFilter& f) {
+  // The latest result of each endpoint (the highest id: results are only appended), and
+  // the leaf it presents now.
+  std::string sql =
+      "SELECT l.id, l.host, l.port, l.sni, l.first_seen, l.last_seen, r.scan_id, r.seen_at, "
+      "r.address, r.ok, r.failure_class, r.error, r.starttls, r.protocol, r.cipher, r.alpn, "
+      "r.ocsp_stapled, r.name_matches, r.verified, r.verify_error, r.versions_probed, "
+      "r.versions_accepted, CAST(round(r.handshake_ms * 1000) AS INTEGER), r.chain_len, "
+      "i.fingerprint, i.subject, i.issuer, i.not_after "
+      "FROM location l "
+      "JOIN endpoint_result r ON r.id = (SELECT MAX(x.id) FROM endpoint_result x "
+      "  WHERE x.location_id = l.id) "
+      "LEFT JOIN sighting s ON s.id = (SELECT MIN(y.id) FROM sighting y WHERE "
+      "  y.location_id = l.id AND y.position = 'chain:0' AND y.present = 1) "
+      "LEFT JOIN identity i ON i.id = s.identity_id "
+      "WHERE l.kind = 'tls_endpoint'";
+  std::vector<BindValue> binds;
+  if (f.failing) sql += " AND r.ok = 0";
+  if (f.expiring_before) {
+    sql += " AND i.not_after < ?";
+    binds.emplace_back(std::int64_t{*f.expiring_before});
+  }
+  if (!f.issuer_contains.empty()) {
+    sql += " AND instr(lower(i.issuer), lower(?)) > 0";
+    binds.emplace_back(f.issuer_contains);
+  }
+  if (!f.protocol.empty()) {
+    sql += " AND r.protocol = ?";
+    binds.emplace_back(f.protocol);
+  }
+  sql += " ORDER BY l.host, l.port, l.sni";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto stmt = PrepareBound(sql, binds);
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<EndpointRow> out;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    if (!*more) break;
+    const Statement& q = *stmt;
+    EndpointRow e;
+    e.location_id = q.Int(0);
+    e.location.kind = LocationKind::kTlsEndpoint;
+    e.location.host = q.Text(1);
+    e.location.port = static_cast<int>(q.Int(2));
+    e.location.sni = q.Text(3);
+    e.first_seen = q.Int(4);
+    e.last_seen = q.Int(5);
+    e.scan_id = q.Int(6);
+    e.scanned_at = q.Int(7);
+    EndpointFacts& x = e.facts;
+    x.address = q.Text(8);
+    x.ok = q.Int(9) != 0;
+    x.failure_class = q.Text(10);
+    x.error = q.Text(11);
+    x.starttls = q.Text(12);
+    x.protocol = q.Text(13);
+    x.cipher = q.Text(14);
+    x.alpn = q.Text(15);
+    x.ocsp_stapled = q.Int(16) != 0;
+    if (auto m = q.OptionalInt(17)) x.name_matches = *m != 0;
+    x.verified = q.Int(18) != 0;
+    x.verify_error = q.Text(19);
+    x.versions_probed = q.Int(20) != 0;
+    std::string versions = q.Text(21);
+    for (std::size_t pos = 0; pos < versions.size();) {
+      auto comma = versions.find(',', pos);
+      if (comma == std::string::npos) comma = versions.size();
+      x.versions_accepted.push_back(versions.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+    x.handshake_ms = static_cast<double>(q.Int(22)) / 1000.0;
+    x.chain_len = static_cast<int>(q.Int(23));
+    if (!q.IsNull(24)) {
+      e.leaf_fingerprint = q.Text(24);
+      e.leaf_subject = q.Text(25);
+      e.leaf_issuer = q.Text(26);
+      e.leaf_not_after = q.OptionalInt(27).value_or(0);
+    }
+    out.push_back(std::move(e));
   }
   return out;
 }

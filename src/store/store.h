@@ -153,6 +153,27 @@ struct Summary {
   std::optional<ScanRow> last_scan;
 };
 
+// One TLS endpoint with the facts of its latest scan and its present leaf certificate.
+struct EndpointRow {
+  std::int64_t location_id = 0;
+  Location location;
+  UnixSeconds first_seen = 0, last_seen = 0;
+  std::int64_t scan_id = 0;     // the scan the facts come from
+  UnixSeconds scanned_at = 0;
+  EndpointFacts facts;
+  // The present leaf ("chain:0"); empty fingerprint when none is known.
+  std::string leaf_fingerprint, leaf_subject, leaf_issuer;
+  UnixSeconds leaf_not_after = 0;
+};
+
+struct EndpointFilter {
+  bool failing = false;                        // latest scan did not complete a handshake
+  std::optional<UnixSeconds> expiring_before;  // leaf not_after < this
+  std::string issuer_contains;                 // leaf issuer, case-insensitive
+  std::string protocol;                        // exact, e.g. "TLSv1.2"
+  int limit = 0;
+};
+
 class Store {
  public:
   // Opens (creating and migrating as needed) the inventory at `path` ("mica.db"). Later
@@ -190,6 +211,9 @@ class Store {
   [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(int limit) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) = 0;
+  // TLS endpoints with their latest facts, ordered by host, port, SNI.
+  [[nodiscard]] virtual Result<std::vector<EndpointRow>> ListEndpoints(
+      const EndpointFilter& filter) = 0;
 
  protected:
   Store() = default;

@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 1> kMigrations = {
+inline constexpr std::array<const char*, 2> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -105,6 +105,33 @@ CREATE TABLE sighting (
   UNIQUE (identity_id, location_id, position)
 );
 CREATE INDEX sighting_location ON sighting (location_id);
+)sql",
+    // Version 2: what each TLS scan learnt about each endpoint (docs/SCHEMA.md).
+    R"sql(
+CREATE TABLE endpoint_result (
+  id                INTEGER PRIMARY KEY,
+  scan_id           INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
+  location_id       INTEGER NOT NULL REFERENCES location (id) ON DELETE CASCADE,
+  seen_at           INTEGER NOT NULL,
+  address           TEXT NOT NULL,
+  ok                INTEGER NOT NULL,
+  failure_class     TEXT NOT NULL,
+  error             TEXT NOT NULL,
+  starttls          TEXT NOT NULL,
+  protocol          TEXT NOT NULL,
+  cipher            TEXT NOT NULL,
+  alpn              TEXT NOT NULL,
+  ocsp_stapled      INTEGER NOT NULL,
+  name_matches      INTEGER,
+  verified          INTEGER NOT NULL,
+  verify_error      TEXT NOT NULL,
+  versions_probed   INTEGER NOT NULL,
+  versions_accepted TEXT NOT NULL,
+  handshake_ms      REAL NOT NULL,
+  chain_len         INTEGER NOT NULL
+);
+CREATE INDEX endpoint_result_location ON endpoint_result (location_id, id);
+CREATE INDEX endpoint_result_scan ON endpoint_result (scan_id);
 )sql",
 };
 
