@@ -11,4 +11,7 @@ namespace mica::cli {
 // Calls every Register* below; defined in app.cpp.
 void RegisterVerbs(CLI::App& app, Context& ctx);
 
+// `scan tls`, `inventory endpoints` (cmd_tls.cpp).
+void RegisterTlsVerbs(CLI::App& app, Context& ctx);
+
 }  // namespace mica::cli
