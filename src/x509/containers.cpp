@@ -95,7 +95,8 @@ bool ParsePkcs12Der(ByteView der, const ParseOptions& options, std::string_view 
               std::string(prefix) + "pkcs12:cert:" + std::to_string(++n), out);
     }
     if (key) {
-      auto info = KeyInfoFromPkey(key.get());
+      Bytes spki;
+      auto info = KeyInfoFromPkey(key.get(), &spki);
       if (!info) {
         out.issues.push_back({std::string(prefix) + "pkcs12:key", info.error().message});
       } else {
@@ -103,6 +104,7 @@ bool ParsePkcs12Der(ByteView der, const ParseOptions& options, std::string_view 
         id.kind = Kind::kPrivateKey;
         id.fingerprint = info->spki_sha256;
         id.key = std::move(*info);
+        id.der = std::move(spki);
         id.private_key = PrivateKeyInfo{"pkcs12_entry", !pw->empty(), ""};
         id.position = std::string(prefix) + "pkcs12:key";
         out.identities.push_back(std::move(id));

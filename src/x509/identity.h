@@ -125,7 +125,10 @@ struct Identity {
   // Where inside the content this came from: "pem:3" (third PEM block), "der",
   // "pkcs7:2", "pkcs12:cert:1", "jks:alias", "line:12".
   std::string position;
-  // The DER certificate (certificates only), kept so that later checks need no re-read.
+  // Certificates: the DER certificate. Keys whose public half is known (private, public
+  // and SSH keys, SSH certificates): the DER SubjectPublicKeyInfo of that public key.
+  // Kept so that later checks (chain building, weak keys) need no re-read; empty when
+  // unknown (encrypted keys, keystore entries).
   Bytes der;
 };
 

@@ -72,7 +72,7 @@ Result<EvpPkeyPtr> DecodePrivate(ByteView der, std::string_view format) {
 
 }  // namespace
 
-Result<KeyInfo> KeyInfoFromPkey(const EVP_PKEY* pkey) {
+Result<KeyInfo> KeyInfoFromPkey(const EVP_PKEY* pkey, Bytes* spki_out) {
   KeyInfo info;
   switch (EVP_PKEY_get_base_id(pkey)) {
     case EVP_PKEY_RSA:
@@ -108,6 +108,7 @@ Result<KeyInfo> KeyInfoFromPkey(const EVP_PKEY* pkey) {
     return Fail(ErrorCode::kInternal, "i2d_PUBKEY changed its mind: " + DrainErrors());
   }
   info.spki_sha256 = Sha256Hex(spki);
+  if (spki_out != nullptr) *spki_out = std::move(spki);
   DrainErrors();
   return info;
 }
@@ -136,9 +137,11 @@ Result<Identity> ParsePrivateKeyDer(ByteView der, std::string_view format) {
       last = pkey.error();
       continue;
     }
-    auto info = KeyInfoFromPkey(pkey->get());
+    Bytes spki;
+    auto info = KeyInfoFromPkey(pkey->get(), &spki);
     if (!info) return tl::unexpected(info.error());
     Identity id = KeyIdentity(Kind::kPrivateKey, std::move(*info));
+    id.der = std::move(spki);
     id.private_key = PrivateKeyInfo{std::string(f), false, ""};
     return id;
   }
@@ -197,6 +200,7 @@ Identity TraditionalEncryptedKey(ByteView der, std::string_view label,
 }
 
 Result<Identity> ParseSpkiDer(ByteView der) {
+  Bytes spki(der.begin(), der.end());
   auto info = DecodeSpki(der);
   if (!info) {
     // The fast decoder does not know every algorithm; OpenSSL may.
@@ -206,10 +210,12 @@ Result<Identity> ParseSpkiDer(ByteView der) {
       DrainErrors();
       return Fail(ErrorCode::kInput, "not a SubjectPublicKeyInfo: " + info.error().message);
     }
-    info = KeyInfoFromPkey(pkey.get());
+    info = KeyInfoFromPkey(pkey.get(), &spki);
     if (!info) return tl::unexpected(info.error());
   }
-  return KeyIdentity(Kind::kPublicKey, std::move(*info));
+  Identity id = KeyIdentity(Kind::kPublicKey, std::move(*info));
+  id.der = std::move(spki);
+  return id;
 }
 
 Result<Identity> ParseRsaPublicKeyDer(ByteView der) {
@@ -219,9 +225,12 @@ Result<Identity> ParseRsaPublicKeyDer(ByteView der) {
     DrainErrors();
     return Fail(ErrorCode::kInput, "not a PKCS#1 RSAPublicKey");
   }
-  auto info = KeyInfoFromPkey(pkey.get());
+  Bytes spki;
+  auto info = KeyInfoFromPkey(pkey.get(), &spki);
   if (!info) return tl::unexpected(info.error());
-  return KeyIdentity(Kind::kPublicKey, std::move(*info));
+  Identity id = KeyIdentity(Kind::kPublicKey, std::move(*info));
+  id.der = std::move(spki);
+  return id;
 }
 
 void AddCertificate(ByteView der, std::string position, ParsedContent& out) {

@@ -157,7 +157,7 @@ Result<Identity> ParseCertificate(SshReader& r, std::string_view type, ByteView 
   if (!r.String()) return Fail(ErrorCode::kInput, "truncated certificate");  // nonce
   auto pkey = ReadPublicKey(r, CertifiedKeyType(type));
   if (!pkey) return tl::unexpected(pkey.error());
-  auto info = KeyInfoFromPkey(pkey->get());
+  auto info = KeyInfoFromPkey(pkey->get(), &id.der);
   if (!info) return tl::unexpected(info.error());
   id.key = std::move(*info);
   auto serial = r.U64();
@@ -346,9 +346,11 @@ Result<Identity> ParseSshBlob(ByteView blob) {
   auto pkey = ReadPublicKey(r, *type);
   if (!pkey) return tl::unexpected(pkey.error());
   if (!r.AtEnd()) return Fail(ErrorCode::kInput, "trailing bytes after SSH key");
-  auto info = KeyInfoFromPkey(pkey->get());
+  Bytes spki;
+  auto info = KeyInfoFromPkey(pkey->get(), &spki);
   if (!info) return tl::unexpected(info.error());
   Identity id;
+  id.der = std::move(spki);
   id.kind = Kind::kSshPublicKey;
   id.fingerprint = SshFingerprint(blob);
   id.key = std::move(*info);

@@ -17,8 +17,9 @@
 
 namespace mica::x509::internal {
 
-// Type, bits, curve and spki_sha256 of any OpenSSL key (borrowed).
-[[nodiscard]] Result<KeyInfo> KeyInfoFromPkey(const EVP_PKEY* pkey);
+// Type, bits, curve and spki_sha256 of any OpenSSL key (borrowed). With `spki_out`, also
+// the DER SubjectPublicKeyInfo (what Identity::der holds for keys).
+[[nodiscard]] Result<KeyInfo> KeyInfoFromPkey(const EVP_PKEY* pkey, Bytes* spki_out = nullptr);
 
 // Makes sure OpenSSL's "legacy" provider (RC2, 3DES PBEs of old PKCS#12 files) is loaded
 // beside "default". Idempotent and thread-safe; a missing legacy provider is not an error.
