@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -261,10 +262,11 @@ Status Blocklist::Load(const std::string& path) {
     if (data.size() % 16 != 0)
       return Fail(ErrorCode::kInput, "blocklist " + path +
                                          ": binary but not badkeys' format (16-byte records)");
-    for (std::size_t i = 0; i < data.size(); i += 16)
-      badkeys_.emplace_back(Bytes(data.begin() + static_cast<std::ptrdiff_t>(i),
-                                  data.begin() + static_cast<std::ptrdiff_t>(i + 16)),
-                            source);
+    for (std::size_t i = 0; i < data.size(); i += 16) {
+      Record r;
+      std::memcpy(r.data(), data.data() + i, 16);
+      badkeys_.emplace_back(r, source);
+    }
     std::sort(badkeys_.begin(), badkeys_.end());
     return {};
   }
@@ -315,12 +317,10 @@ std::optional<std::string> Blocklist::Match(const std::string& spki_sha256, Byte
     const Sha256Digest d = Sha256(n);
     Bytes key(d.begin(), d.begin() + 15);
     auto it = std::lower_bound(badkeys_.begin(), badkeys_.end(), key,
-                               [](const std::pair<Bytes, std::size_t>& r, const Bytes& k) {
-                                 return std::lexicographical_compare(r.first.begin(),
-                                                                     r.first.begin() + 15,
-                                                                     k.begin(), k.end());
+                               [](const std::pair<Record, std::size_t>& r, const Bytes& k) {
+                                 return std::memcmp(r.first.data(), k.data(), 15) < 0;
                                });
-    if (it != badkeys_.end() && std::equal(key.begin(), key.end(), it->first.begin()))
+    if (it != badkeys_.end() && std::memcmp(it->first.data(), key.data(), 15) == 0)
       return "modulus listed in the badkeys blocklist " + sources_[it->second] + " (list id " +
              std::to_string(it->first[15]) + ")";
   }

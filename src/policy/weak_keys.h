@@ -7,6 +7,7 @@
 // and how, not its secret.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,7 +83,8 @@ class Blocklist {
   };
   std::vector<std::string> sources_;
   std::vector<Entry> spki_, debian_;
-  std::vector<std::pair<Bytes, std::size_t>> badkeys_;  // 16-byte records + source
+  using Record = std::array<std::uint8_t, 16>;
+  std::vector<std::pair<Record, std::size_t>> badkeys_;  // badkeys records + source
 };
 
 }  // namespace mica::policy
