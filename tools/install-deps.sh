@@ -8,8 +8,8 @@ build=(build-essential cmake ninja-build ccache pkg-config libssl-dev libsqlite3
        libexpected-dev libgtest-dev libgmock-dev ca-certificates)
 # Tools the tests use to make fixtures at test time, and sqlite3 to tamper with a
 # database from a test.
-test=(openssl openssh-client putty-tools default-jdk-headless sqlite3 procps)
-bench=(libbenchmark-dev python3 python3-cryptography ripgrep libmbedtls-dev hyperfine time)
+test=(openssl openssh-client putty-tools default-jdk-headless sqlite3 procps nginx)
+bench=(libbenchmark-dev python3 python3-cryptography ripgrep libmbedtls-dev hyperfine time nginx nmap sslscan golang-cfssl)
 fuzz=(clang libclang-rt-14-dev)
 
 want=()
