@@ -572,17 +572,23 @@ int Commands::Summary() {
     j["exposed_private_keys"] = exposed;
     j["private_keys_without_certificate"] = list(s->orphan_keys);
     j["code_signing_certificates"] = list(s->code_signing);
+    j["totals"] = {{"expired", s->expired_total},
+                   {"expiring", s->expiring_total},
+                   {"exposed_private_keys", s->exposed_total},
+                   {"private_keys_without_certificate", s->orphan_total},
+                   {"code_signing_certificates", s->code_signing_total}};
     if (s->last_scan) j["last_scan"] = ScanJson(*s->last_scan);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
 
   constexpr std::size_t kShow = 15;
-  auto section = [&](const std::string& title, std::size_t n) {
+  auto section = [&](const std::string& title, std::int64_t n) {
     std::cout << "\n== " << title << " (" << n << ")\n";
   };
-  auto more = [&](std::size_t n, const std::string& cmd) {
-    if (n > kShow) std::cout << "  ... and " << (n - kShow) << " more: " << cmd << "\n";
+  auto more = [&](std::int64_t n, const std::string& cmd) {
+    if (n > static_cast<std::int64_t>(kShow))
+      std::cout << "  ... and " << (n - static_cast<std::int64_t>(kShow)) << " more: " << cmd << "\n";
   };
   auto ident_table = [&](const std::vector<store::IdentityRow>& rows) {
     Table t;
@@ -614,15 +620,15 @@ int Commands::Summary() {
   std::cout << "\n== By issuer (top 10)\n";
   counts(s->by_issuer, 10);
 
-  section("EXPIRED certificates", s->expired.size());
+  section("EXPIRED certificates", s->expired_total);
   ident_table(s->expired);
-  more(s->expired.size(), "mica inventory list --expired");
-  section("Expiring within " + std::to_string(window / 86400) + " days", s->expiring.size());
+  more(s->expired_total, "mica inventory list --expired");
+  section("Expiring within " + std::to_string(window / 86400) + " days", s->expiring_total);
   ident_table(s->expiring);
-  more(s->expiring.size(), "mica inventory list --expiring-within " +
+  more(s->expiring_total, "mica inventory list --expiring-within " +
                                std::to_string(window / 86400) + "d");
 
-  section("Private keys unencrypted or readable by others", s->exposed_keys.size());
+  section("Private keys unencrypted or readable by others", s->exposed_total);
   {
     Table t;
     t.columns = {"where", "mode", "owner", "why"};
@@ -635,14 +641,14 @@ int Commands::Summary() {
                         why.empty() ? "unencrypted" : why});
     }
     if (!t.rows.empty()) PrintTable(std::cout, t, 70);
-    more(s->exposed_keys.size(), "mica summary --json");
+    more(s->exposed_total, "mica summary --json");
   }
-  section("Private keys with no certificate", s->orphan_keys.size());
+  section("Private keys with no certificate", s->orphan_total);
   ident_table(s->orphan_keys);
-  more(s->orphan_keys.size(), "mica inventory list --kind private_key");
-  section("Code-signing certificates", s->code_signing.size());
+  more(s->orphan_total, "mica inventory list --kind private_key");
+  section("Code-signing certificates", s->code_signing_total);
   ident_table(s->code_signing);
-  more(s->code_signing.size(), "mica inventory list --eku code_signing");
+  more(s->code_signing_total, "mica inventory list --eku code_signing --locations");
   return 0;
 }
 

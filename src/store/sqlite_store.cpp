@@ -20,6 +20,7 @@
 #include "store/internal/schema.h"
 #include "store/internal/sqlite.h"
 #include "store/store.h"
+#include "x509/certificate.h"
 #include "x509/identity_json.h"
 
 namespace mica::store::internal {
@@ -74,7 +75,9 @@ constexpr std::string_view kIdentityColumns =
     "i.id, i.details, i.der, i.first_seen, "
     "(SELECT MAX(s.last_seen) FROM sighting s WHERE s.identity_id = i.id), "
     "(SELECT COUNT(DISTINCT s.location_id) FROM sighting s "
-    " WHERE s.identity_id = i.id AND s.present = 1)";
+    " WHERE s.identity_id = i.id AND s.present = 1), "
+    "(SELECT s.position FROM sighting s WHERE s.identity_id = i.id ORDER BY s.id LIMIT 1), "
+    "i.kind";
 
 constexpr std::string_view kPresent =
     "EXISTS (SELECT 1 FROM sighting s WHERE s.identity_id = i.id AND s.present = 1)";
@@ -115,7 +118,8 @@ class SqliteStore final : public Store {
   Result<std::vector<IdentityRow>> FindByFingerprint(const std::string& prefix) override;
   Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) override;
   Result<std::vector<IdentityRow>> FindBySpki(const std::string& spki_sha256) override;
-  Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) override;
+  Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
+                            int list_limit) override;
   Result<std::vector<ScanRow>> ListScans(int limit) override;
   Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) override;
   Result<std::vector<EndpointRow>> ListEndpoints(const EndpointFilter& filter) override;
@@ -338,7 +342,13 @@ Result<std::int64_t> SqliteStore::UpsertIdentity(const Identity& id, UnixSeconds
                  .Bind(kind, id.fingerprint, subject, issuer, subject_cn, issuer_cn, serial,
                        not_before, not_after, x509::KeyTypeName(id.key.type), id.key.bits,
                        id.key.curve, Lower(id.key.spki_sha256), sig_alg, is_ca, self_signed, eku,
-                       san, encrypted, seen_at, x509::ToJson(id).dump(),
+                       san, encrypted, seen_at,
+                       // A certificate is stored as its DER alone and decoded again when
+                       // read (decoding is cheaper than parsing its JSON, and halves the
+                       // row, which is what a bulk scan pays for in page writes).
+                       id.kind == x509::Kind::kCertificate && !id.der.empty()
+                           ? std::optional<std::string>()
+                           : std::optional<std::string>(x509::ToJson(id).dump()),
                        id.der.empty() ? std::optional<Bytes>() : std::optional<Bytes>(id.der))
                  .Step();
   if (!row) return tl::unexpected(row.error());
@@ -492,13 +502,19 @@ Result<Statement> SqliteStore::PrepareBound(const std::string& sql,
 Result<IdentityRow> ReadIdentityRow(const Statement& s) {
   IdentityRow row;
   row.id = s.Int(0);
-  const json details = json::parse(s.Text(1), nullptr, /*allow_exceptions=*/false);
-  auto identity = x509::IdentityFromJson(details);
+  Result<Identity> identity;
+  if (s.Text(7) == "certificate" && s.IsNull(1)) {
+    identity = x509::DecodeCertificate(s.Blob(2));
+    if (identity) identity->position = s.Text(6);
+  } else {
+    const json details = json::parse(s.Text(1), nullptr, /*allow_exceptions=*/false);
+    identity = x509::IdentityFromJson(details);
+    if (identity) identity->der = s.Blob(2);
+  }
   if (!identity)
     return Fail(ErrorCode::kInput, "identity " + std::to_string(row.id) +
-                                       " has unreadable details: " + identity.error().message);
+                                       " cannot be read back: " + identity.error().message);
   row.identity = std::move(*identity);
-  row.identity.der = s.Blob(2);
   row.first_seen = s.Int(3);
   row.last_seen = s.Int(4);
   row.locations = static_cast<int>(s.Int(5));
@@ -663,7 +679,8 @@ Result<std::vector<Count>> SqliteStore::QueryCounts(const std::string& sql) {
   return out;
 }
 
-Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_window) {
+Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_window,
+                                       int list_limit) {
   // One read transaction: every figure describes the same moment even while a scanner
   // writes (WAL gives this reader a snapshot).
   if (auto s = db_.Exec("BEGIN"); !s) return Failed(s.error());
@@ -697,49 +714,69 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   if (!counts) return tl::unexpected(counts.error());
   out.by_key_type = std::move(*counts);
 
+  // Each list: the first `list_limit` rows in order, and the full count.
+  const std::string limit = " LIMIT " + std::to_string(std::max(list_limit, 0));
+  auto count = [&](const std::string& from_where,
+                   const std::vector<BindValue>& binds) -> Result<std::int64_t> {
+    auto stmt = PrepareBound("SELECT COUNT(*) " + from_where, binds);
+    if (!stmt) return tl::unexpected(stmt.error());
+    auto more = stmt->Step();
+    if (!more) return Failed(more.error());
+    return *more ? stmt->Int(0) : 0;
+  };
+  auto list = [&](const std::string& where, const std::string& order,
+                  const std::vector<BindValue>& binds, std::vector<IdentityRow>& rows_out,
+                  std::int64_t& total_out) -> Status {
+    auto rows = QueryIdentities(select + where + " ORDER BY " + order + limit, binds);
+    if (!rows) return tl::unexpected(rows.error());
+    rows_out = std::move(*rows);
+    auto n = count("FROM identity i WHERE " + present + " AND " + where, binds);
+    if (!n) return tl::unexpected(n.error());
+    total_out = *n;
+    return {};
+  };
+
   const std::string certs = "i.kind IN ('certificate', 'ssh_certificate')";
-  auto rows = QueryIdentities(select + certs +
-                                  " AND i.not_after > ? AND i.not_after <= ? "
-                                  "ORDER BY i.not_after, i.fingerprint",
-                              {now, now + expiry_window});
-  if (!rows) return tl::unexpected(rows.error());
-  out.expiring = std::move(*rows);
+  if (auto st = list(certs + " AND i.not_after > ? AND i.not_after <= ?",
+                     "i.not_after, i.fingerprint", {now, now + expiry_window}, out.expiring,
+                     out.expiring_total);
+      !st)
+    return tl::unexpected(st.error());
+  // Most recently expired first: those are the ones someone still relies on.
+  if (auto st = list(certs + " AND i.not_after <= ?", "i.not_after DESC, i.fingerprint", {now},
+                     out.expired, out.expired_total);
+      !st)
+    return tl::unexpected(st.error());
 
-  rows = QueryIdentities(
-      select + certs + " AND i.not_after <= ? ORDER BY i.not_after, i.fingerprint", {now});
-  if (!rows) return tl::unexpected(rows.error());
-  out.expired = std::move(*rows);
-
-  auto exposed = QuerySightings(
-      "SELECT " + std::string(kSightingColumns) +
-          " FROM sighting s JOIN location l ON l.id = s.location_id "
-          "JOIN identity i ON i.id = s.identity_id "
-          "WHERE s.present = 1 AND i.kind IN " +
-          std::string(kPrivateKinds) +
-          " AND (coalesce(i.private_encrypted, 0) = 0 OR "
-          "(l.mode IS NOT NULL AND (l.mode & 36) != 0)) "  // 36 == 0044: group/other read
-          "ORDER BY l.host, l.path, s.position",
-      {});
+  const std::string exposed_from =
+      "FROM sighting s JOIN location l ON l.id = s.location_id "
+      "JOIN identity i ON i.id = s.identity_id "
+      "WHERE s.present = 1 AND i.kind IN " +
+      std::string(kPrivateKinds) +
+      " AND (coalesce(i.private_encrypted, 0) = 0 OR "
+      "(l.mode IS NOT NULL AND (l.mode & 36) != 0))";  // 36 == 0044: group/other read
+  auto exposed = QuerySightings("SELECT " + std::string(kSightingColumns) + " " + exposed_from +
+                                    " ORDER BY l.host, l.path, s.position" + limit,
+                                {});
   if (!exposed) return tl::unexpected(exposed.error());
   out.exposed_keys = std::move(*exposed);
+  auto exposed_n = count(exposed_from, {});
+  if (!exposed_n) return tl::unexpected(exposed_n.error());
+  out.exposed_total = *exposed_n;
 
-  rows =
-      QueryIdentities(select +
-                          "i.kind = 'private_key' AND i.spki_sha256 != '' AND NOT EXISTS ("
-                          "SELECT 1 FROM identity c WHERE c.kind = 'certificate' "
-                          "AND c.spki_sha256 = i.spki_sha256 AND EXISTS (SELECT 1 FROM sighting cs "
-                          "WHERE cs.identity_id = c.id AND cs.present = 1)) ORDER BY i.fingerprint",
-                      {});
-  if (!rows) return tl::unexpected(rows.error());
-  out.orphan_keys = std::move(*rows);
+  if (auto st = list("i.kind = 'private_key' AND i.spki_sha256 != '' AND NOT EXISTS ("
+                     "SELECT 1 FROM identity c WHERE c.kind = 'certificate' "
+                     "AND c.spki_sha256 = i.spki_sha256 AND EXISTS (SELECT 1 FROM sighting cs "
+                     "WHERE cs.identity_id = c.id AND cs.present = 1))",
+                     "i.fingerprint", {}, out.orphan_keys, out.orphan_total);
+      !st)
+    return tl::unexpected(st.error());
 
-  rows = QueryIdentities(select +
-                             "i.kind = 'certificate' AND "
-                             "instr(',' || i.eku || ',', ',code_signing,') > 0 "
-                             "ORDER BY i.not_after, i.fingerprint",
-                         {});
-  if (!rows) return tl::unexpected(rows.error());
-  out.code_signing = std::move(*rows);
+  if (auto st = list("i.kind = 'certificate' AND "
+                     "instr(',' || i.eku || ',', ',code_signing,') > 0",
+                     "i.not_after, i.fingerprint", {}, out.code_signing, out.code_signing_total);
+      !st)
+    return tl::unexpected(st.error());
 
   auto n = db_.QueryInt("SELECT COUNT(*) FROM identity i WHERE " + present);
   if (!n) return Failed(n.error());

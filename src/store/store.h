@@ -149,6 +149,9 @@ struct Summary {
   std::vector<SightingRow> exposed_keys;    // private keys unencrypted or readable by others
   std::vector<IdentityRow> orphan_keys;     // private keys with no certificate of the same SPKI
   std::vector<IdentityRow> code_signing;    // code-signing certificates
+  // The lists above hold at most `list_limit` rows each; these are the full counts.
+  std::int64_t expiring_total = 0, expired_total = 0, exposed_total = 0, orphan_total = 0,
+               code_signing_total = 0;
   std::int64_t identities = 0, locations = 0;
   std::optional<ScanRow> last_scan;
 };
@@ -208,7 +211,10 @@ class Store {
   // Identities sharing `spki_sha256` (certificates and keys of one key pair).
   [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindBySpki(
       const std::string& spki_sha256) = 0;
-  [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window) = 0;
+  // Each list of the summary holds at most `list_limit` rows (the most urgent first);
+  // the *_total fields count them all.
+  [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
+                                                  int list_limit = 100) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(int limit) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) = 0;
   // TLS endpoints with their latest facts, ordered by host, port, SNI.

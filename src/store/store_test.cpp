@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "store/internal/schema.h"
+#include "fixtures.h"
 #include "x509/identity_json.h"
+#include "x509/parse.h"
 
 namespace mica::store {
 namespace {
@@ -125,7 +127,8 @@ Identity Cert(std::string fp, std::string issuer_cn, UnixSeconds not_after, std:
   c.signature_algorithm = "sha256WithRSAEncryption";
   c.eku = {"server_auth"};
   c.sha1_hex = "00";
-  id.der = {0x30, 0x01, static_cast<std::uint8_t>(id.fingerprint.size())};
+  // No DER: a hand-built certificate is stored through its JSON. Real certificates (with
+  // DER) are stored as DER and decoded when read: see CertificateWithDerIsStoredAsDer.
   return id;
 }
 
@@ -504,6 +507,33 @@ TEST_F(StoreTest, DetailsRoundTripTheWholeIdentity) {
   ASSERT_TRUE(out.cert);
   EXPECT_EQ(out.cert->path_len, 1);
   EXPECT_EQ(out.cert->key_usage, in.cert->key_usage);
+}
+
+TEST_F(StoreTest, CertificateWithDerIsStoredAsDerAndReadBackWhole) {
+  Open();
+  mica::testing::CertSpec spec;
+  spec.cn = "der.example";
+  spec.san = "DNS:der.example,IP:127.0.0.1";
+  spec.eku = "serverAuth,codeSigning";
+  const auto made = mica::testing::MakeCertificate(spec);
+  auto parsed = x509::ParseContent(AsBytes(made.cert_pem), {});
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->identities.size(), 1u);
+  Identity in = parsed->identities[0];
+  ASSERT_FALSE(in.der.empty());
+  const auto scan = Begin({"/etc"});
+  RecordOk(scan, {File("/etc/der.pem", {in})}, kT0);
+  // The row holds the DER and no JSON copy of what the DER already says.
+  EXPECT_EQ(RawCount("SELECT COUNT(*) FROM identity WHERE details IS NULL AND der IS NOT NULL"), 1);
+  auto rows = List();
+  ASSERT_EQ(rows.size(), 1u);
+  const Identity& out = rows[0].identity;
+  EXPECT_EQ(x509::ToJson(out), x509::ToJson(in));
+  EXPECT_EQ(out.der, in.der);
+  EXPECT_EQ(out.position, in.position);
+  IdentityFilter f;
+  f.eku = "code_signing";
+  EXPECT_EQ(List(f).size(), 1u);
 }
 
 // Fixture for the filters: a small, varied inventory.

@@ -41,7 +41,7 @@ CREATE TABLE identity (
   san                 TEXT,
   private_encrypted   INTEGER,
   first_seen          INTEGER NOT NULL,
-  details             TEXT NOT NULL,
+  details             TEXT,  -- JSON of the identity; NULL for certificates (decoded from der)
   der                 BLOB,
   UNIQUE (kind, fingerprint)
 );
