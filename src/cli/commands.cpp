@@ -231,12 +231,36 @@ int Commands::ScanFs() {
   discover::FsScanProgress progress;
   std::optional<ProgressLine> line;
   line.emplace(progress, start.roots, !scan_quiet_ && ::isatty(STDERR_FILENO));
+  // Batches from the walker are gathered into larger transactions: every commit
+  // rewrites the index pages it touched, so fewer, larger commits write far less.
+  constexpr std::size_t kIdentitiesPerCommit = 16384;
+  std::vector<store::Observation> pending_obs;
+  std::vector<store::ScanError> pending_errs;
+  std::size_t pending_ids = 0;
+  auto flush = [&]() -> Status {
+    if (pending_obs.empty() && pending_errs.empty()) return {};
+    auto s = ctx_.store->Record(*scan_id, pending_obs, pending_errs, clock.Now());
+    pending_obs.clear();
+    pending_errs.clear();
+    pending_ids = 0;
+    return s;
+  };
   auto stats = discover::ScanFilesystem(
       opts,
-      [&](std::vector<store::Observation>&& obs, std::vector<store::ScanError>&& errs) {
-        return ctx_.store->Record(*scan_id, obs, errs, clock.Now());
+      [&](std::vector<store::Observation>&& obs, std::vector<store::ScanError>&& errs) -> Status {
+        for (auto& o : obs) {
+          pending_ids += o.identities.size();
+          pending_obs.push_back(std::move(o));
+        }
+        for (auto& e : errs) pending_errs.push_back(std::move(e));
+        if (pending_ids >= kIdentitiesPerCommit || pending_errs.size() >= kIdentitiesPerCommit)
+          return flush();
+        return {};
       },
       &progress, &g_interrupted);
+  if (stats) {
+    if (auto s = flush(); !s) stats = tl::unexpected(s.error());
+  }
   line.reset();
   if (!stats) {
     (void)ctx_.store->FailScan(*scan_id, stats.error().message, clock.Now());
