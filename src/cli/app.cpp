@@ -32,6 +32,7 @@ void AddGlobalOptions(CLI::App& app, Globals& g) {
 void RegisterVerbs(CLI::App& app, Context& ctx) {
   // Verb groups beyond the foundation register here, one line each (cli/verbs.h).
   RegisterTlsVerbs(app, ctx);
+  RegisterWeakKeysVerbs(app, ctx);
 }
 
 int Run(int argc, char** argv) {

@@ -14,4 +14,7 @@ void RegisterVerbs(CLI::App& app, Context& ctx);
 // `scan tls`, `inventory endpoints` (cmd_tls.cpp).
 void RegisterTlsVerbs(CLI::App& app, Context& ctx);
 
+// `weak-keys gcd | check | scan` (cmd_weak_keys.cpp).
+void RegisterWeakKeysVerbs(CLI::App& app, Context& ctx);
+
 }  // namespace mica::cli

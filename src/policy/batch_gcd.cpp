@@ -357,6 +357,12 @@ Result<GcdResult> GcdCorpus::Add(std::span<const Bytes> batch, const GcdOptions&
   return r;
 }
 
+std::optional<std::size_t> GcdCorpus::Find(ByteView modulus) const {
+  auto it = s_->by_value.find(Key(Normalize(modulus)));
+  if (it == s_->by_value.end()) return std::nullopt;
+  return s_->members[it->second].front();
+}
+
 GcdResult GcdCorpus::All() const {
   GcdResult r;
   std::vector<std::size_t> groups;

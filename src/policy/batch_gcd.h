@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -95,6 +96,8 @@ class GcdCorpus {
   const Bytes& modulus(std::size_t index) const;
   // Every pair known so far (what BatchGcd over all added moduli returns).
   GcdResult All() const;
+  // The first corpus index holding this modulus (leading zeros ignored), if any.
+  std::optional<std::size_t> Find(ByteView modulus) const;
 
   [[nodiscard]] Status Save(const std::string& path) const;
   [[nodiscard]] static Result<GcdCorpus> Load(const std::string& path);
