@@ -11,6 +11,7 @@
 #include <string>
 
 #include "x509/certificate.h"
+#include "x509/internal/der.h"
 #include "x509/internal/keys.h"
 #include "x509/internal/pem.h"
 #include "x509/internal/ssh.h"
@@ -82,6 +83,42 @@ void ParsePemBlock(const PemBlock& block, const ParseOptions& options, ParsedCon
 
 // Returns false when `der` is none of the DER formats; `why` says what a certificate
 // decode made of it, the most likely intent of a lone DER file.
+// Which structures a DER SEQUENCE could be, from the tags of its first two elements.
+// OpenSSL 3.0's decoders cost ~100 us a call and take global locks even to say no, and
+// a filesystem scan meets many binary files that merely start like DER: only the
+// decoders whose structure matches are asked.
+struct DerShape {
+  bool pkcs7 = false;        // ContentInfo: OID, [0]
+  bool pkcs12 = false;       // PFX: INTEGER 3, SEQUENCE
+  bool private_key = false;  // PKCS#8: INTEGER, SEQUENCE; PKCS#1 / DSA: INTEGER, INTEGER;
+                             // SEC1: INTEGER, OCTET STRING
+  bool encrypted_pkcs8 = false;  // SEQUENCE, OCTET STRING
+  bool spki = false;             // SEQUENCE, BIT STRING
+  bool rsa_public = false;       // INTEGER, INTEGER and nothing else
+};
+
+DerShape ClassifyDer(ByteView der) {
+  namespace d = internal::der;
+  DerShape shape;
+  d::Reader top(der);
+  auto outer = top.ExpectEnter(d::kSequence, "outer SEQUENCE");
+  if (!outer) return shape;
+  auto first = outer->Next();
+  if (!first) return shape;
+  auto second = outer->Next();
+  const std::uint8_t t1 = first->tag;
+  const std::uint8_t t2 = second ? second->tag : 0;
+  const bool more = second && !outer->empty();
+  shape.pkcs7 = t1 == d::kOid && t2 == (d::kContext | d::kConstructed);
+  shape.pkcs12 = t1 == d::kInteger && t2 == d::kSequence;
+  shape.private_key =
+      t1 == d::kInteger && (t2 == d::kSequence || t2 == d::kInteger || t2 == d::kOctetString);
+  shape.encrypted_pkcs8 = t1 == d::kSequence && t2 == d::kOctetString;
+  shape.spki = t1 == d::kSequence && t2 == d::kBitString;
+  shape.rsa_public = t1 == d::kInteger && t2 == d::kInteger && !more;
+  return shape;
+}
+
 bool ParseDer(ByteView der, const ParseOptions& options, ParsedContent& out, std::string& why) {
   auto cert = DecodeCertificate(der);
   if (cert) {
@@ -90,18 +127,20 @@ bool ParseDer(ByteView der, const ParseOptions& options, ParsedContent& out, std
     return true;
   }
   why = cert.error().message;
-  if (internal::ParsePkcs7Der(der, "", out)) return true;
-  if (internal::ParsePkcs12Der(der, options, "", out)) {
+  const DerShape shape = ClassifyDer(der);
+  if (shape.pkcs7 && internal::ParsePkcs7Der(der, "", out)) return true;
+  if (shape.pkcs12 && internal::ParsePkcs12Der(der, options, "", out)) {
     out.format = Format::kPkcs12;
     return true;
   }
-  Result<Identity> (*const key_parsers[])(ByteView) = {
-      [](ByteView d) { return internal::ParsePrivateKeyDer(d, ""); },
-      internal::ParseEncryptedPkcs8Der,
-      internal::ParseSpkiDer,
-      internal::ParseRsaPublicKeyDer,
+  const std::pair<bool, Result<Identity> (*)(ByteView)> key_parsers[] = {
+      {shape.private_key, [](ByteView d) { return internal::ParsePrivateKeyDer(d, ""); }},
+      {shape.encrypted_pkcs8, internal::ParseEncryptedPkcs8Der},
+      {shape.spki, internal::ParseSpkiDer},
+      {shape.rsa_public, internal::ParseRsaPublicKeyDer},
   };
-  for (auto parse : key_parsers) {
+  for (auto [plausible, parse] : key_parsers) {
+    if (!plausible) continue;
     auto id = parse(der);
     if (id) {
       id->position = "der";
