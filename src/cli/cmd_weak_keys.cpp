@@ -4,6 +4,7 @@
 // ROCA, a blocklisted key, ...); 2 usage; 3 an input could not be read (and nothing weak
 // was found in the rest); 4 internal.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -187,7 +188,12 @@ Status Judge(std::vector<Subject>& subjects, const policy::Blocklist& bl, const 
   for (const auto& m : moduli)
     if (!c.Find(m)) fresh.push_back(m);
   // Duplicates within `fresh` are one key pair seen twice: add each value once.
-  std::sort(fresh.begin(), fresh.end());
+  // Ordered by size, then bytes: std::vector's own operator< makes GCC 12 at -O3 raise a
+  // false -Wstringop-overread (an impossible memcmp bound) that breaks the Release build.
+  std::sort(fresh.begin(), fresh.end(), [](const Bytes& a, const Bytes& b) {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return !a.empty() && std::memcmp(a.data(), b.data(), a.size()) < 0;
+  });
   fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
   if (!fresh.empty()) {
     auto r = c.Add(fresh, {.threads = f.threads});

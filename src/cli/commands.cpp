@@ -233,7 +233,7 @@ int Commands::ScanFs() {
   line.emplace(progress, start.roots, !scan_quiet_ && ::isatty(STDERR_FILENO));
   // Batches from the walker are gathered into larger transactions: every commit
   // rewrites the index pages it touched, so fewer, larger commits write far less.
-  constexpr std::size_t kIdentitiesPerCommit = 16384;
+  constexpr std::size_t kIdentitiesPerCommit = 8192;
   std::vector<store::Observation> pending_obs;
   std::vector<store::ScanError> pending_errs;
   std::size_t pending_ids = 0;
