@@ -198,7 +198,7 @@ class Worker {
     while (auto file = walk_.PopRootFile()) {
       if (walk_.Cancelled()) break;
       walk_.progress().current_root.store(file->second, std::memory_order_relaxed);
-      ScanFile(file->first);
+      ScanFile(file->first, AT_FDCWD, file->first.c_str(), /*maybe_link=*/true);
     }
     while (auto dir = walk_.PopDir()) {
       if (!walk_.Cancelled()) ListDir(*dir);
@@ -273,7 +273,7 @@ class Worker {
       } else if (type == DT_REG || type == DT_LNK) {
         // Symlinked directories are never followed (no loops); symlinked files are read
         // below after a stat() shows a regular file.
-        ScanFile(path);
+        ScanFile(path, dfd, e->d_name, /*maybe_link=*/type == DT_LNK);
       }
       // Sockets, FIFOs and devices are skipped: reading them can block or have effects.
       errno = 0;
@@ -284,26 +284,38 @@ class Worker {
     for (auto& s : subdirs) walk_.PushDir({std::move(s), w.root_dev, w.root_index});
   }
 
-  void ScanFile(const std::string& path) {
+  // Reads one file: `name` relative to the directory `dirfd` (AT_FDCWD for a root given
+  // by path). A regular file from readdir is opened directly with O_NOFOLLOW (a path
+  // lookup saved per file); a symlink is stat()ed first so that only a link to a regular
+  // file is ever opened (never a FIFO or device).
+  void ScanFile(const std::string& path, int dirfd, const char* name, bool maybe_link) {
     auto& progress = walk_.progress();
     progress.files_seen.fetch_add(1, std::memory_order_relaxed);
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      // A dangling symlink is not an error worth recording, everything else is.
-      if (errno != ENOENT) Error(path, "cannot stat: " + ErrnoText(errno));
-      return;
+    int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    if (maybe_link) {
+      if (::fstatat(dirfd, name, &st, 0) != 0) {
+        // A dangling symlink is not an error worth recording, everything else is.
+        if (errno != ENOENT) Error(path, "cannot stat: " + ErrnoText(errno));
+        return;
+      }
+      if (!S_ISREG(st.st_mode) || st.st_size == 0) return;
+    } else {
+      flags |= O_NOFOLLOW;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size == 0) return;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    Fd fd(::openat(dirfd, name, flags));
     if (fd.get() < 0) {
-      Error(path, "cannot open: " + ErrnoText(errno));
+      // ELOOP: replaced by a symlink since readdir; ENOENT: deleted since readdir.
+      if (errno != ENOENT && errno != ELOOP) Error(path, "cannot open: " + ErrnoText(errno));
       return;
     }
     struct stat fst;
-    if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino) {
-      Error(path, "file was replaced while being opened");
-      return;
+    if (::fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) ||
+        (maybe_link && fst.st_ino != st.st_ino)) {
+      if (maybe_link) Error(path, "file was replaced while being opened");
+      return;  // a FIFO or device put where a regular file was listed: never read it
     }
+    if (fst.st_size == 0) return;
     const std::size_t head_want =
         std::min<std::size_t>(static_cast<std::size_t>(fst.st_size) <= kSmallFile ? kSmallFile
                                                                                     : kSniffBytes,
