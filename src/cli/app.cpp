@@ -33,6 +33,8 @@ void RegisterVerbs(CLI::App& app, Context& ctx) {
   // Verb groups beyond the foundation register here, one line each (cli/verbs.h).
   RegisterTlsVerbs(app, ctx);
   RegisterWeakKeysVerbs(app, ctx);
+  RegisterVerifyVerbs(app, ctx);
+  RegisterPolicyVerbs(app, ctx);
 }
 
 int Run(int argc, char** argv) {

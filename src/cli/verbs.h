@@ -17,4 +17,10 @@ void RegisterTlsVerbs(CLI::App& app, Context& ctx);
 // `weak-keys gcd | check | scan` (cmd_weak_keys.cpp).
 void RegisterWeakKeysVerbs(CLI::App& app, Context& ctx);
 
+// `verify` (cmd_verify.cpp).
+void RegisterVerifyVerbs(CLI::App& app, Context& ctx);
+
+// `policy default | check`, `lint` (cmd_policy.cpp).
+void RegisterPolicyVerbs(CLI::App& app, Context& ctx);
+
 }  // namespace mica::cli
