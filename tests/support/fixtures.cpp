@@ -72,7 +72,9 @@ std::string SharedData() {
   std::string dir = env && *env ? env : "";
   std::error_code ec;
   if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return "";
-  return dir;
+  // ctest passes "<source>/../shared/data"; mica stores normalised absolute paths.
+  auto canonical = std::filesystem::canonical(dir, ec);
+  return ec ? dir : canonical.string();
 }
 
 }  // namespace mica::testing
