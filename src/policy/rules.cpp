@@ -141,9 +141,12 @@ void CheckCertificate(const Identity& id, const x509::CertificateInfo& c, const 
 
   const bool leaf = IsLeaf(c);
   if (leaf) {
-    const std::int64_t days = (c.not_after - c.not_before + 86399) / 86400;
-    if (days > p.max_validity_days)
-      add.Add("validity-too-long", "valid for " + std::to_string(days) + " days > " + std::to_string(p.max_validity_days));
+    // CA/B BR 6.3.2 and RFC 5280 4.1.2.5: both ends are inclusive, so one second more.
+    const std::int64_t seconds = c.not_after - c.not_before + 1;
+    if (seconds > std::int64_t{p.max_validity_days} * 86400)
+      add.Add("validity-too-long", "valid for " + std::to_string(seconds / 86400) + " days " +
+                                       std::to_string(seconds % 86400) + " s > " +
+                                       std::to_string(p.max_validity_days) + " days");
     const bool has_san = !c.san_dns.empty() || !c.san_ip.empty() || !c.san_email.empty() || !c.san_uri.empty();
     if (!has_san) {
       add.Add("san-missing", "no subjectAltName" + (c.subject_parts.cn.empty() ? std::string() : " (CN " + c.subject_parts.cn + ")"));

@@ -65,6 +65,9 @@ std::string ErrorToken(int code) {
     case X509_V_ERR_CA_KEY_TOO_SMALL: return "ca_key_too_small";
     case X509_V_ERR_EE_KEY_TOO_SMALL: return "ee_key_too_small";
     case X509_V_ERR_CA_MD_TOO_WEAK: return "ca_md_too_weak";
+    case X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA: return "pathlen_invalid_for_non_ca";
+    case X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA: return "ku_key_cert_sign_invalid_for_non_ca";
+    case X509_V_ERR_CA_BCONS_NOT_CRITICAL: return "ca_bcons_not_critical";
     default: return "x509_v_err_" + std::to_string(code);
   }
 }
@@ -234,6 +237,7 @@ Result<VerifyResult> VerifyChain(ByteView leaf_der, const VerifyOptions& o) {
   X509_VERIFY_PARAM_set_flags(param, flags);
   if (o.at) X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*o.at));
   if (o.max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, o.max_depth);
+  X509_VERIFY_PARAM_set_auth_level(param, o.auth_level);
   if (!o.host.empty() && X509_VERIFY_PARAM_set1_host(param, o.host.c_str(), o.host.size()) != 1)
     return Fail(ErrorCode::kInvalidArgument, "host " + o.host + ": rejected (" + DrainErrors() + ")");
   if (!o.ip.empty() && X509_VERIFY_PARAM_set1_ip_asc(param, o.ip.c_str()) != 1)

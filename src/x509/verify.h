@@ -38,6 +38,10 @@ struct VerifyOptions {
   // validity, basicConstraints, key usage and EKU are not inputs to path validation. When
   // false (OpenSSL's default, `true` here), errors raised on the anchor are still fatal.
   bool check_anchor = true;
+  // OpenSSL security level for the chain's keys and signature digests: 1 (80 bits)
+  // rejects RSA/DSA below 1024 bits and, in OpenSSL 3.0, SHA-1 and MD5 signatures.
+  // 0 accepts anything.
+  int auth_level = 1;
 };
 
 struct VerifyResult {
