@@ -231,7 +231,10 @@ Result<VerifyResult> VerifyChain(ByteView leaf_der, const VerifyOptions& o) {
   // Verification parameters.
   X509_VERIFY_PARAM* param = X509_STORE_get0_param(store.get());  // get0: owned by store
   unsigned long flags = X509_V_FLAG_X509_STRICT;
-  if (!o.crls.empty()) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+  // Extended support: indirect CRLs, cRLIssuer, reason partitions; deltas when given.
+  if (!o.crls.empty())
+    flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_EXTENDED_CRL_SUPPORT |
+             X509_V_FLAG_USE_DELTAS;
   if (o.partial_chain || o.leaf_is_trusted) flags |= X509_V_FLAG_PARTIAL_CHAIN;
   if (o.at) flags |= X509_V_FLAG_USE_CHECK_TIME;
   X509_VERIFY_PARAM_set_flags(param, flags);

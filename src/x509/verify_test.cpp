@@ -242,7 +242,7 @@ TEST(VerifyCorpus, NistPkitsDefaultSettingsAgreement) {
   std::cout << "NIST PKITS (default settings): " << agree << "/" << total << " agree (" << rate
             << "%), " << skipped << " cases with non-default settings not run\n";
   EXPECT_GE(total, 170);
-  EXPECT_GE(agree, 159) << "agreement regressed (docs/POLICY.md records the measured rate)";
+  EXPECT_GE(agree, 168) << "agreement regressed (docs/POLICY.md records the measured rate)";
 }
 
 }  // namespace
