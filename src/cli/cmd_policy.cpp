@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -153,17 +154,23 @@ int Check(Context& ctx, const PolicyFlags& f) {
   filter.now = now;
   auto rows = ctx.store->ListIdentities(filter);
   if (!rows) return Context::ReportError(rows.error());
+  // All sightings in one query (one per identity made a 100k inventory take minutes).
+  auto all_sightings = ctx.store->AllPresentSightings();
+  if (!all_sightings) return Context::ReportError(all_sightings.error());
+  std::unordered_map<std::int64_t, std::vector<const store::SightingRow*>> by_identity;
+  by_identity.reserve(rows->size());
+  for (const auto& s : *all_sightings) by_identity[s.identity_id].push_back(&s);
   std::vector<Finding> findings;
   std::vector<x509::Identity> ids;
   std::vector<policy::Where> wheres;
   ids.reserve(rows->size());
   for (auto& row : *rows) {
-    auto sightings = ctx.store->Sightings(row.id);
-    if (!sightings) return Context::ReportError(sightings.error());
     policy::Where first;
     bool any = false;
-    for (const auto& s : *sightings) {
-      if (!s.present) continue;
+    auto it = by_identity.find(row.id);
+    if (it == by_identity.end()) continue;
+    for (const store::SightingRow* sp : it->second) {
+      const store::SightingRow& s = *sp;
       policy::Where w;
       w.path = s.location.kind == store::LocationKind::kFile
                    ? s.location.path

@@ -117,6 +117,7 @@ class SqliteStore final : public Store {
   Result<std::vector<IdentityRow>> ListIdentities(const IdentityFilter& filter) override;
   Result<std::vector<IdentityRow>> FindByFingerprint(const std::string& prefix) override;
   Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) override;
+  Result<std::vector<SightingRow>> AllPresentSightings() override;
   Result<std::vector<IdentityRow>> FindBySpki(const std::string& spki_sha256) override;
   Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
                             int list_limit) override;
@@ -647,6 +648,13 @@ Result<std::vector<SightingRow>> SqliteStore::QuerySightings(const std::string& 
     out.push_back(ReadSightingRow(*stmt));
   }
   return out;
+}
+
+Result<std::vector<SightingRow>> SqliteStore::AllPresentSightings() {
+  return QuerySightings("SELECT " + std::string(kSightingColumns) +
+                            " FROM sighting s JOIN location l ON l.id = s.location_id "
+                            "WHERE s.present = 1 ORDER BY s.identity_id, l.path, s.position",
+                        {});
 }
 
 Result<std::vector<SightingRow>> SqliteStore::Sightings(std::int64_t identity_id) {

@@ -208,6 +208,9 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindByFingerprint(
       const std::string& prefix) = 0;
   [[nodiscard]] virtual Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) = 0;
+  // Every present sighting of every identity, ordered by identity_id: one query for
+  // consumers that judge the whole inventory (policy check), instead of one per identity.
+  [[nodiscard]] virtual Result<std::vector<SightingRow>> AllPresentSightings() = 0;
   // Identities sharing `spki_sha256` (certificates and keys of one key pair).
   [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindBySpki(
       const std::string& spki_sha256) = 0;

@@ -783,3 +783,28 @@ TEST(LocationKindTest, HasStableNames) {
 
 }  // namespace
 }  // namespace mica::store
+
+namespace mica::store {
+namespace {
+
+TEST_F(StoreTest, AllPresentSightingsSkipsVanishedAndOrdersByIdentity) {
+  Open();
+  const auto s1 = Begin({"/etc"});
+  RecordOk(s1, {File("/etc/b.pem", {Cert("bb", "CA", kT0 + kDay)}),
+                File("/etc/a.pem", {Cert("aa", "CA", kT0 + kDay), Cert("bb", "CA", kT0 + kDay)})},
+           kT0);
+  FinishOk(s1, kT0 + 1);
+  const auto s2 = Begin({"/etc"}, "h1", kT0 + 10);
+  RecordOk(s2, {File("/etc/a.pem", {Cert("aa", "CA", kT0 + kDay)})}, kT0 + 10);
+  FinishOk(s2, kT0 + 11);
+  auto all = store_->AllPresentSightings();
+  ASSERT_TRUE(all) << all.error().message;
+  // /etc/b.pem vanished and bb is gone from a.pem; only aa at a.pem is present.
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].location.path, "/etc/a.pem");
+  for (std::size_t i = 1; i < all->size(); ++i)
+    EXPECT_LE((*all)[i - 1].identity_id, (*all)[i].identity_id);
+}
+
+}  // namespace
+}  // namespace mica::store
