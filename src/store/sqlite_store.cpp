@@ -160,8 +160,11 @@ Status SqliteStore::Init() {
   // transactions but never corrupts the file.
   // A 64 MiB page cache keeps the identity indexes (random fingerprints land on random
   // pages) in memory through a large scan; the default 2 MiB made every insert a read.
+  // Checkpoints every 64 MiB of WAL rather than SQLite's 4 MiB: a bulk scan rewrites the
+  // same hot index pages in every transaction, and each checkpoint copies them again.
   if (auto s = db_.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536");
+                        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; "
+                        "PRAGMA wal_autocheckpoint = 16384");
       !s)
     return Failed(s.error());
   if (auto s = Migrate(); !s) return s;
