@@ -22,6 +22,27 @@ std::string_view StripLine(std::string_view line) {
   return Trim(line);
 }
 
+// Calls `fn(line_number, content)` for every non-blank, non-comment line of `path`;
+// `what` names the file in errors ("targets file", "exclude file"). The first error of
+// `fn` stops the read and is returned with the file and line named.
+template <class Fn>
+Status ForEachListLine(const std::string& what, const std::string& path, Fn fn) {
+  std::ifstream in(path);
+  if (!in) return Fail(ErrorCode::kNotFound, what + " " + path + " cannot be read");
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string_view v = StripLine(line);
+    if (v.empty()) continue;
+    if (Status st = fn(v); !st)
+      return Fail(ErrorCode::kInvalidArgument,
+                  what + " " + path + " line " + std::to_string(n) + ": " + st.error().message);
+  }
+  if (in.bad()) return Fail(ErrorCode::kIo, what + " " + path + " could not be read to the end");
+  return {};
+}
+
 std::optional<int> ParseInt(std::string_view s, int lo, int hi) {
   int v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -186,22 +207,12 @@ Status ExcludeList::Add(std::string_view cidr) {
 }
 
 Status ExcludeList::AddFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Fail(ErrorCode::kNotFound, "exclude file " + path + " cannot be read");
-  std::string line;
-  std::size_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    std::string_view v = StripLine(line);
-    if (v.empty()) continue;
+  return ForEachListLine("exclude file", path, [&](std::string_view v) -> Status {
     auto c = Cidr::Parse(v);
-    if (!c)
-      return Fail(ErrorCode::kInvalidArgument,
-                  "exclude file " + path + " line " + std::to_string(n) + ": " + c.error().message);
+    if (!c) return tl::unexpected(c.error());
     cidrs_.push_back(*c);
-  }
-  if (in.bad()) return Fail(ErrorCode::kIo, "exclude file " + path + " could not be read to the end");
-  return {};
+    return {};
+  });
 }
 
 bool ExcludeList::Contains(const IpAddress& a) const {
@@ -315,21 +326,14 @@ Result<std::unique_ptr<TargetStream>> TargetStream::Open(TargetOptions options,
   }
   // Validate every file now, streaming: only the count is kept.
   for (const auto& path : options.target_files) {
-    std::ifstream in(path);
-    if (!in) return Fail(ErrorCode::kNotFound, "targets file " + path + " cannot be read");
-    std::string line;
-    std::size_t n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      std::string_view v = StripLine(line);
-      if (v.empty()) continue;
-      auto t = TargetSpec::Parse(v);
-      if (!t)
-        return Fail(ErrorCode::kInvalidArgument,
-                    "targets file " + path + " line " + std::to_string(n) + ": " + t.error().message);
-      count(*t);
-    }
-    if (in.bad()) return Fail(ErrorCode::kIo, "targets file " + path + " could not be read to the end");
+    if (Status st = ForEachListLine("targets file", path, [&](std::string_view v) -> Status {
+          auto t = TargetSpec::Parse(v);
+          if (!t) return tl::unexpected(t.error());
+          count(*t);
+          return {};
+        });
+        !st)
+      return tl::unexpected(st.error());
   }
   s->options_ = std::move(options);
   s->exclude_ = exclude;

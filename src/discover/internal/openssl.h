@@ -8,36 +8,21 @@
 #include <string>
 
 #include <openssl/err.h>
+
+#include "core/unique_handle.h"
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 namespace mica::discover::internal {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-template <class T, auto Fn>
-using Ptr = std::unique_ptr<T, Deleter<Fn>>;
+using ::mica::Deleter;
+using ::mica::Ptr;
 
 using SslCtxPtr = Ptr<SSL_CTX, SSL_CTX_free>;
 using SslPtr = Ptr<SSL, SSL_free>;
 
 // Pops this thread's OpenSSL error queue into one string ("" when empty), so the queue
 // never stays dirty for the next connection.
-inline std::string DrainErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
+inline std::string DrainErrors() { return DrainOpenSslErrors(); }
 
 }  // namespace mica::discover::internal

@@ -11,6 +11,8 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+
+#include "core/unique_handle.h"
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
@@ -21,15 +23,8 @@
 
 namespace mica::x509::internal {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-template <class T, auto Fn>
-using Ptr = std::unique_ptr<T, Deleter<Fn>>;
+using ::mica::Deleter;
+using ::mica::Ptr;
 
 using X509Ptr = Ptr<X509, X509_free>;
 using X509NamePtr = Ptr<X509_NAME, X509_NAME_free>;
@@ -49,17 +44,7 @@ using X509StackPtr = Ptr<STACK_OF(X509), FreeX509Stack>;
 
 // Pops the whole OpenSSL error queue of this thread into one readable string ("" when
 // empty). Call after every failed OpenSSL call so the queue never stays dirty.
-inline std::string DrainErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
+inline std::string DrainErrors() { return DrainOpenSslErrors(); }
 
 // A memory BIO over borrowed bytes (read-only; the bytes must outlive the BIO).
 inline BioPtr MemBio(ByteView data) {
