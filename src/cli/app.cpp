@@ -68,7 +68,8 @@ int Run(int argc, char** argv) {
 
   if (help->parsed()) {
     if (help_topic.empty()) {
-      std::cout << app.help();
+      // app.help() would print the selected subcommand's help, i.e. help's own.
+      std::cout << app.get_formatter()->make_help(&app, "mica", CLI::AppFormatMode::Normal);
       return 0;
     }
     CLI::App* sub = &app;

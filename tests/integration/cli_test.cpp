@@ -178,6 +178,10 @@ TEST_F(CliTest, UsageErrorsExitTwoAndNameTheProblem) {
   r = Mica("--version");
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("mica ", 0), 0u);
+  r = Mica("help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("Subcommands:"), std::string::npos) << r.out;  // mica's, not help's own
+  EXPECT_NE(r.out.find("inventory"), std::string::npos) << r.out;
   r = Mica("help scan");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("fs"), std::string::npos);
