@@ -15,18 +15,12 @@
 #include <memory>
 #include <string>
 
+#include "core/unique_handle.h"
+
 namespace mica::bench {
 namespace {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-template <class T, auto Fn>
-using Ptr = std::unique_ptr<T, Deleter<Fn>>;
+using ::mica::Ptr;
 
 void FreeOpenSslString(char* s) { OPENSSL_free(s); }
 void FreeGeneralNames(GENERAL_NAMES* p) { GENERAL_NAMES_free(p); }

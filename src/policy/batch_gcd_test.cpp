@@ -9,32 +9,12 @@
 #include <random>
 
 #include "policy/internal/mpz.h"
+#include "policy/internal/test_rng.h"
 
 namespace mica::policy {
 namespace {
 
 using internal::Mpz;
-
-// Deterministic primes of `bits` bits from one seeded GMP generator.
-class PrimeSource {
- public:
-  explicit PrimeSource(unsigned long seed) {
-    gmp_randinit_default(state_);
-    gmp_randseed_ui(state_, seed);
-  }
-  ~PrimeSource() { gmp_randclear(state_); }
-  Mpz Prime(unsigned bits) {
-    Mpz p;
-    mpz_urandomb(p.get(), state_, bits);
-    mpz_setbit(p.get(), bits - 1);
-    mpz_setbit(p.get(), bits - 2);
-    mpz_nextprime(p.get(), p.get());
-    return p;
-  }
-
- private:
-  gmp_randstate_t state_;
-};
 
 Bytes Product(const Mpz& a, const Mpz& b) {
   Mpz n;
@@ -47,7 +27,7 @@ Bytes Product(const Mpz& a, const Mpz& b) {
 //   9, 10, 11 with 9 = a*b, 10 = a*c, 11 = b*d (every factor of 9 shared: g == N);
 //   12 shares a prime with 13 and is duplicated at 14.
 std::vector<Bytes> Planted(std::size_t count, unsigned long seed) {
-  PrimeSource src(seed);
+  internal::TestRng src(seed);
   std::vector<Bytes> m;
   for (std::size_t i = 0; i < count; ++i) m.push_back(Product(src.Prime(256), src.Prime(256)));
   Mpz p = src.Prime(256), q = src.Prime(256), a = src.Prime(256), b = src.Prime(256),
@@ -100,7 +80,7 @@ TEST(BatchGcdTest, SameResultWithOneThreadAndWithChunkedTrees) {
 }
 
 TEST(BatchGcdTest, NoPairsAmongCoprimeModuli) {
-  PrimeSource src(3);
+  internal::TestRng src(3);
   std::vector<Bytes> m;
   for (int i = 0; i < 50; ++i) m.push_back(Product(src.Prime(256), src.Prime(256)));
   auto r = BatchGcd(m);
@@ -111,7 +91,7 @@ TEST(BatchGcdTest, NoPairsAmongCoprimeModuli) {
 
 TEST(BatchGcdTest, EveryModulusSharingWithEveryOther) {
   // N_i = p * q_i for all i: g_i = p for each, all pairs shared.
-  PrimeSource src(4);
+  internal::TestRng src(4);
   Mpz p = src.Prime(256);
   std::vector<Bytes> m;
   for (int i = 0; i < 6; ++i) m.push_back(Product(p, src.Prime(256)));
@@ -123,7 +103,7 @@ TEST(BatchGcdTest, EveryModulusSharingWithEveryOther) {
 
 TEST(BatchGcdTest, TinyInputsAndLeadingZeros) {
   EXPECT_TRUE(BatchGcd(std::vector<Bytes>{})->pairs.empty());
-  PrimeSource src(5);
+  internal::TestRng src(5);
   Bytes one = Product(src.Prime(256), src.Prime(256));
   EXPECT_TRUE(BatchGcd(std::vector<Bytes>{one})->pairs.empty());
   Bytes padded = one;
@@ -135,7 +115,7 @@ TEST(BatchGcdTest, TinyInputsAndLeadingZeros) {
 }
 
 TEST(BatchGcdTest, RejectsZeroAndOneNamingTheIndex) {
-  PrimeSource src(6);
+  internal::TestRng src(6);
   std::vector<Bytes> m = {Product(src.Prime(256), src.Prime(256)), Bytes{0, 0}, Bytes{1}};
   auto r = BatchGcd(m);
   ASSERT_FALSE(r);

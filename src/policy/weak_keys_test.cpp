@@ -8,6 +8,7 @@
 
 #include "fixtures.h"
 #include "policy/internal/mpz.h"
+#include "policy/internal/test_rng.h"
 #include "x509/parse.h"
 
 namespace mica::policy {
@@ -15,35 +16,6 @@ namespace {
 
 using internal::Mpz;
 
-class Rng {
- public:
-  explicit Rng(unsigned long seed) {
-    gmp_randinit_default(st_);
-    gmp_randseed_ui(st_, seed);
-  }
-  ~Rng() { gmp_randclear(st_); }
-  Mpz Prime(unsigned bits) {
-    Mpz p;
-    mpz_urandomb(p.get(), st_, bits);
-    mpz_setbit(p.get(), bits - 1);
-    mpz_setbit(p.get(), bits - 2);
-    mpz_nextprime(p.get(), p.get());
-    return p;
-  }
-  Mpz Below(mpz_srcptr bound) {
-    Mpz x;
-    mpz_urandomm(x.get(), st_, bound);
-    return x;
-  }
-  Mpz Bits(unsigned bits) {
-    Mpz x;
-    mpz_urandomb(x.get(), st_, bits);
-    return x;
-  }
-
- private:
-  gmp_randstate_t st_;
-};
 
 x509::RsaPublicNumbers Key(mpz_srcptr n, unsigned long e = 65537) {
   Mpz ez(e);
@@ -68,13 +40,13 @@ bool Has(const std::vector<WeakKeyFinding>& f, const std::string& check) {
 }
 
 TEST(WeakKeysTest, SoundKeyHasNoFinding) {
-  Rng rng(1);
+  internal::TestRng rng(1);
   auto f = CheckRsa(Key(rng.Prime(1024), rng.Prime(1024)));
   EXPECT_TRUE(f.empty()) << ::testing::PrintToString(Checks(f));
 }
 
 TEST(WeakKeysTest, ModulusSizesAreParameterised) {
-  Rng rng(2);
+  internal::TestRng rng(2);
   auto k512 = Key(rng.Prime(256), rng.Prime(256));
   auto k1536 = Key(rng.Prime(768), rng.Prime(768));
   EXPECT_EQ(Checks(CheckRsa(k512)), std::vector<std::string>{"rsa_modulus_tiny"});
@@ -84,7 +56,7 @@ TEST(WeakKeysTest, ModulusSizesAreParameterised) {
 }
 
 TEST(WeakKeysTest, EvenModulusAndSmallFactors) {
-  Rng rng(3);
+  internal::TestRng rng(3);
   Mpz two(2), small(7919), big = rng.Prime(1024);
   auto even = CheckRsa(Key(two, big));
   EXPECT_TRUE(Has(even, "rsa_modulus_even"));
@@ -100,7 +72,7 @@ TEST(WeakKeysTest, EvenModulusAndSmallFactors) {
 }
 
 TEST(WeakKeysTest, Exponents) {
-  Rng rng(4);
+  internal::TestRng rng(4);
   Mpz p = rng.Prime(1024), q = rng.Prime(1024);
   EXPECT_TRUE(Has(CheckRsa(Key(p, q, 1)), "rsa_exponent_one"));
   auto e3 = CheckRsa(Key(p, q, 3));
@@ -112,7 +84,7 @@ TEST(WeakKeysTest, Exponents) {
 }
 
 TEST(WeakKeysTest, MalformedEncodingsAreReported) {
-  Rng rng(5);
+  internal::TestRng rng(5);
   auto k = Key(rng.Prime(1024), rng.Prime(1024));
   k.non_minimal = true;
   EXPECT_TRUE(Has(CheckRsa(k), "rsa_modulus_malformed"));
@@ -121,7 +93,7 @@ TEST(WeakKeysTest, MalformedEncodingsAreReported) {
 }
 
 TEST(WeakKeysTest, FermatFindsClosePrimesOnly) {
-  Rng rng(6);
+  internal::TestRng rng(6);
   Mpz p = rng.Prime(1024), q;
   // |p - q| ~ 2^200: far below 2^(bits/4) = 2^512, found in the first step.
   Mpz gap;
@@ -147,7 +119,7 @@ Mpz RocaM() {
 }
 
 // p = k*M + (65537^a mod M), prime, of `bits` bits (Nemec et al. 2017, section 2.3).
-Mpz RocaPrime(Rng& rng, mpz_srcptr m, unsigned bits) {
+Mpz RocaPrime(internal::TestRng& rng, mpz_srcptr m, unsigned bits) {
   const unsigned mbits = static_cast<unsigned>(mpz_sizeinbase(m, 2));
   Mpz g(65537), p;
   for (;;) {
@@ -162,7 +134,7 @@ Mpz RocaPrime(Rng& rng, mpz_srcptr m, unsigned bits) {
 }
 
 TEST(WeakKeysTest, RocaStructuredModulusIsDetected) {
-  Rng rng(7);
+  internal::TestRng rng(7);
   Mpz m = RocaM();
   Mpz p = RocaPrime(rng, m.get(), 256), q = RocaPrime(rng, m.get(), 256);
   auto key = Key(p, q);
@@ -180,7 +152,7 @@ TEST(WeakKeysTest, RocaStructuredModulusIsDetected) {
 // and ord 5 = 4 share the factor 2): it passes the per-prime residue test of the
 // reference detector but cannot be 65537^c mod M.
 TEST(WeakKeysTest, CraftedModulusFoolsThePerPrimeTestButNotTheFullCheck) {
-  Rng rng(8);
+  internal::TestRng rng(8);
   Mpz target(0), mod(2);  // CRT accumulator: n == target (mod mod); n odd
   mpz_set_ui(target.get(), 1);
   const unsigned primes[] = {3,  5,  7,  11, 13,  17,  19,  23,  29,  31,  37,  41,  43,
@@ -222,7 +194,7 @@ TEST(WeakKeysTest, CraftedModulusFoolsThePerPrimeTestButNotTheFullCheck) {
 // A modulus that passes the residue test for the first primes only (what a partial test
 // that stops early would accept) is not ROCA.
 TEST(WeakKeysTest, PartialResidueMatchIsNotRoca) {
-  Rng rng(9);
+  internal::TestRng rng(9);
   Mpz m = RocaM();
   Mpz p = RocaPrime(rng, m.get(), 256), q = RocaPrime(rng, m.get(), 256);
   Mpz n;
@@ -308,7 +280,7 @@ TEST(WeakKeysTest, BlocklistOfSpkiHashesMatchesAnRfcExampleKey) {
 }
 
 TEST(WeakKeysTest, BlocklistFormatsOpensslBlacklistAndBadkeys) {
-  Rng rng(10);
+  internal::TestRng rng(10);
   auto key = Key(rng.Prime(1024), rng.Prime(1024));
   testing::TempDir tmp;
   // openssl-blacklist: the last 20 hex digits of sha1("Modulus=<HEX>\n").
