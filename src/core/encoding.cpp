@@ -1,5 +1,7 @@
 #include "core/encoding.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 namespace mica {
@@ -132,6 +134,17 @@ Sha256Digest Sha256(ByteView data) {
 Sha1Digest Sha1(ByteView data) {
   Sha1Digest d;
   ::SHA1(data.data(), data.size(), d.data());
+  return d;
+}
+
+Sha256Digest HmacSha256(ByteView key, ByteView data) {
+  Sha256Digest d{};
+  unsigned int len = 0;
+  // One-shot HMAC; a non-null `key` pointer even for an empty key (OpenSSL treats NULL
+  // as "reuse the previous key" in some versions).
+  static const unsigned char kEmpty = 0;
+  ::HMAC(EVP_sha256(), key.empty() ? &kEmpty : key.data(), static_cast<int>(key.size()),
+         data.data(), data.size(), d.data(), &len);
   return d;
 }
 

@@ -43,6 +43,8 @@ using Sha1Digest = std::array<std::uint8_t, 20>;
 
 Sha256Digest Sha256(ByteView data);
 Sha1Digest Sha1(ByteView data);
+// HMAC-SHA256 (RFC 2104 over SHA-256, as RFC 4231 tests it); any key length.
+Sha256Digest HmacSha256(ByteView key, ByteView data);
 inline std::string Sha256Hex(ByteView data) { return ToHex(Sha256(data)); }
 
 }  // namespace mica

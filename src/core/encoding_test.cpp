@@ -46,6 +46,16 @@ TEST(EncodingTest, DigestsMatchKnownAnswers) {
   EXPECT_EQ(ToHex(Sha1(AsBytes("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
 
+TEST(EncodingTest, HmacSha256MatchesRfc4231) {
+  // RFC 4231 section 4.3, test case 2: a key shorter than the block.
+  EXPECT_EQ(ToHex(HmacSha256(AsBytes("Jefe"), AsBytes("what do ya want for nothing?"))),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: a 131-byte key, longer than the block, is hashed first.
+  Bytes key(131, 0xaa);
+  EXPECT_EQ(ToHex(HmacSha256(key, AsBytes("Test Using Larger Than Block-Size Key - Hash Key First"))),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(ErrorTest, CodesMapToDocumentedExitCodes) {
   EXPECT_EQ(ExitCodeFor(ErrorCode::kInvalidArgument), 2);
   EXPECT_EQ(ExitCodeFor(ErrorCode::kInput), 3);
