@@ -99,57 +99,8 @@ constexpr std::string_view kAllKinds =
 // The private key kinds that Summarize checks for exposure.
 constexpr std::string_view kPrivateKinds = "('private_key', 'ssh_private_key', 'keystore_entry')";
 
-using BindValue = std::variant<std::int64_t, std::string>;
+}  // namespace
 
-class SqliteStore final : public Store {
- public:
-  explicit SqliteStore(Database db) : db_(std::move(db)) {}
-
-  [[nodiscard]] Status Init();
-
-  Result<std::int64_t> BeginScan(const ScanStart& start) override;
-  Status Record(std::int64_t scan_id, const std::vector<Observation>& observations,
-                const std::vector<ScanError>& errors, UnixSeconds seen_at) override;
-  Status FinishScan(std::int64_t scan_id, const ScanStats& stats, UnixSeconds finished_at) override;
-  Status FailScan(std::int64_t scan_id, const std::string& reason,
-                  UnixSeconds finished_at) override;
-
-  Result<std::vector<IdentityRow>> ListIdentities(const IdentityFilter& filter) override;
-  Result<std::vector<IdentityRow>> FindByFingerprint(const std::string& prefix) override;
-  Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) override;
-  Result<std::vector<SightingRow>> AllPresentSightings() override;
-  Result<std::vector<IdentityRow>> FindBySpki(const std::string& spki_sha256) override;
-  Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
-                            int list_limit) override;
-  Result<std::vector<ScanRow>> ListScans(int limit) override;
-  Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) override;
-  Result<std::vector<EndpointRow>> ListEndpoints(const EndpointFilter& filter) override;
-
- private:
-  // Every error leaving the store names the database.
-  tl::unexpected<Error> Failed(const Error& e) const { return Wrap(e, "inventory " + db_.path()); }
-  [[nodiscard]] Status CheckIsMica();
-  [[nodiscard]] Status Migrate();
-  [[nodiscard]] Status PrepareStatements();
-  // OK when scan `id` exists and is running; kNotFound / kInvalidArgument otherwise.
-  [[nodiscard]] Status CheckRunning(std::int64_t scan_id);
-  [[nodiscard]] Result<std::int64_t> UpsertIdentity(const Identity& id, UnixSeconds seen_at);
-  [[nodiscard]] Result<std::int64_t> UpsertLocation(const Observation& o, UnixSeconds seen_at);
-
-  // Runs `sql` with `binds` and reads identity rows (the query selects kIdentityColumns).
-  [[nodiscard]] Result<std::vector<IdentityRow>> QueryIdentities(
-      const std::string& sql, const std::vector<BindValue>& binds);
-  [[nodiscard]] Result<std::vector<SightingRow>> QuerySightings(
-      const std::string& sql, const std::vector<BindValue>& binds);
-  [[nodiscard]] Result<std::vector<Count>> QueryCounts(const std::string& sql);
-  [[nodiscard]] Result<Statement> PrepareBound(const std::string& sql,
-                                               const std::vector<BindValue>& binds);
-
-  Database db_;
-  // The write path's statements, prepared once (see PrepareStatements).
-  Statement scan_status_, begin_scan_, find_identity_, insert_identity_, upsert_location_,
-      upsert_sighting_, insert_error_, insert_endpoint_;
-};
 
 Status SqliteStore::Init() {
   // Not a file access: safe before we know what the file is.
@@ -249,9 +200,14 @@ Status SqliteStore::PrepareStatements() {
        "ON CONFLICT (kind, fingerprint) DO UPDATE SET first_seen = first_seen RETURNING id"},
       {&upsert_location_,
        "INSERT INTO location (kind, host, path, port, sni, mode, uid, gid, owner, group_name, "
-       "size, mtime, first_seen, last_seen) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13) "
+       "size, mtime, first_seen, last_seen, last_scan_id) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14) "
        "ON CONFLICT (kind, host, path, port, sni) DO UPDATE SET "
+       // The mode before this scan, for "private key newly readable" (change detection).
+       // Every SET expression reads the old row; a second upsert in the same scan keeps
+       // the first one's prev_mode.
+       "prev_mode = CASE WHEN last_scan_id IS excluded.last_scan_id THEN prev_mode "
+       "ELSE mode END, last_scan_id = excluded.last_scan_id, "
        // An observation without file facts keeps the ones known from before.
        "mode = coalesce(excluded.mode, mode), uid = coalesce(excluded.uid, uid), "
        "gid = coalesce(excluded.gid, gid), owner = coalesce(excluded.owner, owner), "
@@ -260,10 +216,13 @@ Status SqliteStore::PrepareStatements() {
        "last_seen = max(last_seen, excluded.last_seen) RETURNING id"},
       {&upsert_sighting_,
        "INSERT INTO sighting (identity_id, location_id, position, first_seen, last_seen, "
-       "first_scan_id, last_scan_id, present) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?5, 1) "
+       "first_scan_id, last_scan_id, present, announced) "
+       "VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?5, 1, 0) "
        "ON CONFLICT (identity_id, location_id, position) DO UPDATE SET "
        "last_seen = max(last_seen, excluded.last_seen), last_scan_id = excluded.last_scan_id, "
-       "present = 1, vanished_at = NULL"},
+       // A sighting that comes back after it vanished is announced again.
+       "announced = CASE WHEN present = 0 THEN 0 ELSE announced END, "
+       "present = 1, vanished_at = NULL, vanished_scan_id = NULL"},
       {&insert_endpoint_,
        "INSERT INTO endpoint_result (scan_id, location_id, seen_at, address, ok, failure_class, "
        "error, starttls, protocol, cipher, alpn, ocsp_stapled, name_matches, verified, "
@@ -360,7 +319,8 @@ Result<std::int64_t> SqliteStore::UpsertIdentity(const Identity& id, UnixSeconds
   return insert_identity_.Int(0);
 }
 
-Result<std::int64_t> SqliteStore::UpsertLocation(const Observation& o, UnixSeconds seen_at) {
+Result<std::int64_t> SqliteStore::UpsertLocation(const Observation& o, std::int64_t scan_id,
+                                                UnixSeconds seen_at) {
   const Location& l = o.location;
   std::optional<std::int64_t> mode, uid, gid, size, mtime;
   std::optional<std::string> owner, group;
@@ -376,7 +336,7 @@ Result<std::int64_t> SqliteStore::UpsertLocation(const Observation& o, UnixSecon
   ResetOnExit reset(upsert_location_);
   auto row = upsert_location_
                  .Bind(LocationKindName(l.kind), l.host, l.path, l.port, l.sni, mode, uid, gid,
-                       owner, group, size, mtime, seen_at)
+                       owner, group, size, mtime, seen_at, scan_id)
                  .Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return Fail(ErrorCode::kInternal, "INSERT ... RETURNING gave no row");
@@ -391,7 +351,7 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
   for (const Observation& o : observations) {
     // Nothing to place there; a TLS endpoint is recorded even when it failed.
     if (o.identities.empty() && !o.endpoint) continue;
-    auto location_id = UpsertLocation(o, seen_at);
+    auto location_id = UpsertLocation(o, scan_id, seen_at);
     if (!location_id) return Failed(Wrap(location_id.error(), o.location.path).value());
     for (const Identity& id : o.identities) {
       auto identity_id = UpsertIdentity(id, seen_at);
@@ -424,13 +384,13 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
 }
 
 Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
-                               UnixSeconds finished_at) {
+                               UnixSeconds finished_at, const ChangeClassifier& classify) {
   auto tx = Transaction::Begin(db_);
   if (!tx) return Failed(tx.error());
   if (auto s = CheckRunning(scan_id); !s) return s;
   auto scan = db_.Prepare(
       "UPDATE scan SET status = 'complete', finished_at = ?2, files_seen = ?3, candidates = ?4, "
-      "identities = ?5, errors = ?6 WHERE id = ?1 RETURNING host, roots");
+      "identities = ?5, errors = ?6 WHERE id = ?1 RETURNING host, roots, kind");
   if (!scan) return Failed(scan.error());
   auto row = scan->Bind(scan_id, finished_at, stats.files_seen, stats.candidates, stats.identities,
                         stats.errors)
@@ -438,6 +398,7 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
   if (!row) return Failed(row.error());
   if (!*row) return Fail(ErrorCode::kNotFound, "scan " + std::to_string(scan_id) + " vanished");
   const std::string host = scan->Text(0);
+  const std::string scan_kind = scan->Text(2);
   const json roots = json::parse(scan->Text(1), nullptr, /*allow_exceptions=*/false);
   scan->Reset();
   if (!roots.is_array())
@@ -448,7 +409,7 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
   // subtree is the range [root + "/", root + "0") ('0' follows '/' in ASCII): exact
   // where LIKE would need escaping of '%' and '_', and served by the location index.
   auto vanish = db_.Prepare(
-      "UPDATE sighting SET present = 0, vanished_at = ?1 "
+      "UPDATE sighting SET present = 0, vanished_at = ?1, vanished_scan_id = ?2 "
       "WHERE present = 1 AND last_scan_id IS NOT ?2 AND location_id IN ("
       "  SELECT id FROM location WHERE kind = 'file' AND host = ?3 "
       "  AND (path = ?4 OR (path >= ?5 AND path < ?6)))");
@@ -469,11 +430,21 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
   // before: an outage is not a replacement.
   if (auto s = db_.Exec(
           "UPDATE sighting SET present = 0, vanished_at = " + std::to_string(finished_at) +
-          " WHERE present = 1 AND last_scan_id IS NOT " + std::to_string(scan_id) +
+          ", vanished_scan_id = " + std::to_string(scan_id) + " WHERE present = 1 AND last_scan_id IS NOT " + std::to_string(scan_id) +
           " AND location_id IN (SELECT location_id FROM endpoint_result WHERE scan_id = " +
           std::to_string(scan_id) + " AND ok = 1)");
       !s)
     return Failed(s.error());
+  if (classify) {
+    auto changes = CollectChanges(scan_id, scan_kind, finished_at);
+    if (!changes) return Failed(changes.error());
+    auto recorded = AppendEventsLocked(classify(*changes));
+    if (!recorded) return Failed(recorded.error());
+    if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(recorded->size()) +
+                          " WHERE id = " + std::to_string(scan_id));
+        !s)
+      return Failed(s.error());
+  }
   if (auto s = tx->Commit(); !s) return Failed(s.error());
   return {};
 }
@@ -932,8 +903,6 @@ Result<std::vector<EndpointRow>> SqliteStore::ListEndpoints(const EndpointFilter
   }
   return out;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   auto db = Database::Open(path);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/time.h"
+#include "store/events.h"
 #include "x509/identity.h"
 
 namespace mica::store {
@@ -196,8 +198,12 @@ class Store {
                                       const std::vector<Observation>& observations,
                                       const std::vector<ScanError>& errors,
                                       UnixSeconds seen_at) = 0;
+  // With a `classify`, FinishScan also computes the scan's ChangeSet (sightings added,
+  // vanished, file modes changed), records the events `classify` makes of it and appends
+  // them to the audit log, all in the transaction that completes the scan.
   [[nodiscard]] virtual Status FinishScan(std::int64_t scan_id, const ScanStats& stats,
-                                          UnixSeconds finished_at) = 0;
+                                          UnixSeconds finished_at,
+                                          const ChangeClassifier& classify = {}) = 0;
   [[nodiscard]] virtual Status FailScan(std::int64_t scan_id, const std::string& reason,
                                         UnixSeconds finished_at) = 0;
 
@@ -223,6 +229,57 @@ class Store {
   // TLS endpoints with their latest facts, ordered by host, port, SNI.
   [[nodiscard]] virtual Result<std::vector<EndpointRow>> ListEndpoints(
       const EndpointFilter& filter) = 0;
+
+  // Events and the audit log (store/events.h). Every event appended here or by
+  // FinishScan / SyncFindings also becomes the next audit-log entry, in one transaction.
+  // Events whose dedup_key is already recorded are skipped. Returns the ids recorded.
+  [[nodiscard]] virtual Result<std::vector<std::int64_t>> AppendEvents(
+      const std::vector<Event>& events) = 0;
+  [[nodiscard]] virtual Result<std::vector<Event>> ListEvents(const EventFilter& filter) = 0;
+  // Unsigned tree heads are recorded at every multiple of `interval` entries (default
+  // 1000); Checkpoint records the current head. Signing happens outside the store.
+  virtual void SetCheckpointInterval(std::int64_t interval) = 0;
+  [[nodiscard]] virtual Result<AuditHead> GetAuditHead() = 0;
+  [[nodiscard]] virtual Result<AuditCheckpoint> Checkpoint(UnixSeconds at) = 0;
+  [[nodiscard]] virtual Result<std::vector<AuditCheckpoint>> ListCheckpoints(
+      bool unsigned_only) = 0;
+  [[nodiscard]] virtual Status SignCheckpoint(std::int64_t size, const std::string& key_id,
+                                              const std::string& algorithm,
+                                              const Bytes& signature) = 0;
+  // Entries with seq in [from, from + limit), in order; limit 0: to the end.
+  [[nodiscard]] virtual Result<std::vector<AuditEntry>> ReadAudit(std::int64_t from,
+                                                                  std::int64_t limit) = 0;
+  // Calls `visit` on every entry in seq order without holding them all in memory.
+  [[nodiscard]] virtual Status ScanAudit(
+      const std::function<void(const AuditEntry&)>& visit) = 0;
+
+  // Findings. SyncFindings takes every finding of the rules in `rules` (empty: every
+  // rule) reported now: opens the new ones, refreshes the open ones, resolves open ones
+  // of those rules no longer reported (other rules' findings are left alone), and records
+  // the events `classify` makes of the delta, in one transaction.
+  [[nodiscard]] virtual Result<FindingDelta> SyncFindings(
+      const std::vector<std::string>& rules, const std::vector<FindingRecord>& current,
+      UnixSeconds now, const FindingClassifier& classify = {}) = 0;
+  [[nodiscard]] virtual Result<std::vector<FindingRecord>> ListFindings(
+      const FindingFilter& filter) = 0;
+
+  // The alert outbox. RouteAlerts reads the events after `sink`'s cursor, enqueues
+  // one alert per event `route` accepts and advances the cursor, in one transaction:
+  // an event is routed to a sink exactly once. Returns the number enqueued.
+  [[nodiscard]] virtual Result<std::int64_t> RouteAlerts(const std::string& sink,
+                                                          const AlertRoute& route,
+                                                          UnixSeconds now) = 0;
+  // Undelivered alerts of `sink` due at `now` (next_attempt_at <= now), oldest first.
+  [[nodiscard]] virtual Result<std::vector<AlertRow>> DueAlerts(const std::string& sink,
+                                                                 UnixSeconds now,
+                                                                 int limit) = 0;
+  [[nodiscard]] virtual Status MarkDelivered(const std::vector<std::int64_t>& alert_ids,
+                                             UnixSeconds at) = 0;
+  [[nodiscard]] virtual Status MarkRetry(std::int64_t alert_id, UnixSeconds next_attempt_at,
+                                         const std::string& error) = 0;
+  [[nodiscard]] virtual Status MarkGaveUp(std::int64_t alert_id, UnixSeconds at,
+                                          const std::string& error) = 0;
+  [[nodiscard]] virtual Result<std::vector<AlertRow>> ListAlerts(const AlertFilter& filter) = 0;
 
  protected:
   Store() = default;

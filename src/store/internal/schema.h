@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 2> kMigrations = {
+inline constexpr std::array<const char*, 3> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -132,6 +132,106 @@ CREATE TABLE endpoint_result (
 );
 CREATE INDEX endpoint_result_location ON endpoint_result (location_id, id);
 CREATE INDEX endpoint_result_scan ON endpoint_result (scan_id);
+)sql",
+    // Version 3: change detection (sighting.announced, vanished_scan_id, location
+    // prev_mode), findings, events, the audit log and the alert outbox (docs/SCHEMA.md).
+    R"sql(
+-- Sightings from before this version count as announced: upgrading must not replay
+-- the whole inventory as "added" events.
+ALTER TABLE sighting ADD COLUMN announced INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sighting ADD COLUMN vanished_scan_id INTEGER;
+CREATE INDEX sighting_unannounced ON sighting (last_scan_id) WHERE announced = 0;
+CREATE INDEX sighting_vanished_scan ON sighting (vanished_scan_id)
+  WHERE vanished_scan_id IS NOT NULL;
+ALTER TABLE location ADD COLUMN prev_mode INTEGER;
+ALTER TABLE location ADD COLUMN last_scan_id INTEGER;
+ALTER TABLE scan ADD COLUMN events INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE finding (
+  id              INTEGER PRIMARY KEY,
+  rule            TEXT NOT NULL,
+  fingerprint     TEXT NOT NULL,
+  location        TEXT NOT NULL,
+  severity        TEXT NOT NULL,
+  evidence        TEXT NOT NULL,
+  opened_at       INTEGER NOT NULL,
+  last_seen_at    INTEGER NOT NULL,
+  resolved_at     INTEGER,
+  accepted_by     TEXT,
+  accepted_reason TEXT,
+  accepted_until  INTEGER
+);
+-- One open finding per rule, identity and location: re-checks never duplicate it.
+CREATE UNIQUE INDEX finding_open ON finding (rule, fingerprint, location)
+  WHERE resolved_at IS NULL;
+CREATE INDEX finding_fingerprint ON finding (fingerprint);
+
+CREATE TABLE event (
+  id          INTEGER PRIMARY KEY,
+  at          INTEGER NOT NULL,
+  type        TEXT NOT NULL,
+  severity    TEXT NOT NULL,
+  scan_id     INTEGER,
+  location_id INTEGER,
+  location    TEXT NOT NULL,
+  before_fp   TEXT NOT NULL,
+  after_fp    TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  owner       TEXT NOT NULL,
+  detail      TEXT NOT NULL,
+  dedup_key   TEXT UNIQUE,
+  audit_seq   INTEGER NOT NULL
+);
+CREATE INDEX event_at ON event (at);
+
+-- The audit log: leaf `seq` (0-based) of an RFC 6962 Merkle tree whose leaf input is
+-- `body`, the entry's canonical JSON.
+CREATE TABLE audit_entry (
+  seq       INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  kind      TEXT NOT NULL,
+  body      TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL
+);
+-- The tree head after the last append and the hashes of its perfect subtrees (the
+-- compact range), so an append costs O(log n) instead of re-reading the log.
+CREATE TABLE audit_head (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  size     INTEGER NOT NULL,
+  root     BLOB NOT NULL,
+  frontier BLOB NOT NULL
+);
+CREATE TABLE audit_checkpoint (
+  size      INTEGER PRIMARY KEY,
+  root      BLOB NOT NULL,
+  at        INTEGER NOT NULL,
+  key_id    TEXT,
+  algorithm TEXT,
+  signature BLOB
+);
+
+-- The durable outbox: one row per event and sink, delivered at least once; the
+-- receiver deduplicates by idempotency_key.
+CREATE TABLE alert (
+  id              INTEGER PRIMARY KEY,
+  event_id        INTEGER NOT NULL REFERENCES event (id),
+  sink            TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  digest_key      TEXT,
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  gave_up_at      INTEGER,
+  last_error      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_due ON alert (sink, next_attempt_at)
+  WHERE delivered_at IS NULL AND gave_up_at IS NULL;
+-- How far each sink's router has read the event table.
+CREATE TABLE alert_cursor (
+  sink          TEXT PRIMARY KEY,
+  last_event_id INTEGER NOT NULL
+);
 )sql",
 };
 

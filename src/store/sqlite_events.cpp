@@ -1,0 +1,519 @@
+// Events, the audit log and findings in the SQLite back end (docs/SCHEMA.md, docs/AUDIT.md).
+//
+// Every event is also the next leaf of the audit log's Merkle tree, written in the same
+// transaction. The tree head and its compact range live in audit_head, so an append
+// reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
+// recorded at every multiple of checkpoint_interval_ entries and on request.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/merkle.h"
+#include "store/internal/sqlite_store.h"
+
+namespace mica::store::internal {
+
+namespace {
+
+using nlohmann::json;
+
+Bytes ToBytes(const merkle::Hash& h) { return Bytes(h.begin(), h.end()); }
+
+Bytes PackFrontier(const std::vector<merkle::Hash>& frontier) {
+  Bytes out;
+  out.reserve(frontier.size() * 32);
+  for (const auto& h : frontier) out.insert(out.end(), h.begin(), h.end());
+  return out;
+}
+
+// The canonical leaf input of an event: JSON with sorted keys (nlohmann's default
+// object is ordered by key), integers for times, no whitespace.
+std::string AuditBody(const Event& e, std::int64_t seq) {
+  json j = {{"seq", seq},
+            {"event_id", e.id},
+            {"at", e.at},
+            {"type", e.type},
+            {"severity", e.severity},
+            {"scan_id", e.scan_id},
+            {"location", e.location},
+            {"before", e.before},
+            {"after", e.after},
+            {"subject", e.subject},
+            {"owner", e.owner},
+            {"detail", e.detail}};
+  return j.dump();
+}
+
+std::string LocationName(const std::string& kind, const std::string& host,
+                         const std::string& path, std::int64_t port, const std::string& sni) {
+  if (kind == "file") return path;
+  std::string out = "tls://";
+  out.append(host).append(":").append(std::to_string(port));
+  if (!sni.empty() && sni != host) out.append(" (sni ").append(sni).append(")");
+  return out;
+}
+
+constexpr std::string_view kChangeIdentityColumns =
+    "i.id, i.kind, i.fingerprint, coalesce(i.subject, ''), coalesce(i.issuer, ''), "
+    "i.spki_sha256, coalesce(i.is_ca, 0), coalesce(i.self_signed, 0), "
+    "instr(',' || coalesce(i.eku, '') || ',', ',code_signing,') > 0, i.private_encrypted, "
+    "coalesce(i.not_after, 0), s.position, "
+    "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.identity_id = i.id AND o.announced = 1), "
+    "l.id, l.kind, l.host, l.path, l.port, l.sni, "
+    "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.location_id = l.id AND o.announced = 1)";
+
+ChangeIdentity ReadChangeIdentity(const Statement& s) {
+  ChangeIdentity c;
+  c.id = s.Int(0);
+  c.kind = s.Text(1);
+  c.fingerprint = s.Text(2);
+  c.subject = s.Text(3);
+  c.issuer = s.Text(4);
+  c.spki_sha256 = s.Text(5);
+  c.is_ca = s.Int(6) != 0;
+  c.self_signed = s.Int(7) != 0;
+  c.code_signing = s.Int(8) != 0;
+  if (auto enc = s.OptionalInt(9)) c.private_encrypted = *enc != 0;
+  c.not_after = s.Int(10);
+  c.position = s.Text(11);
+  c.new_identity = s.Int(12) != 0;
+  return c;
+}
+
+}  // namespace
+
+Event ReadEvent(const Statement& s, int first) {
+  Event e;
+  e.id = s.Int(first);
+  e.at = s.Int(first + 1);
+  e.type = s.Text(first + 2);
+  e.severity = s.Text(first + 3);
+  e.scan_id = s.OptionalInt(first + 4).value_or(0);
+  e.location_id = s.OptionalInt(first + 5).value_or(0);
+  e.location = s.Text(first + 6);
+  e.before = s.Text(first + 7);
+  e.after = s.Text(first + 8);
+  e.subject = s.Text(first + 9);
+  e.owner = s.Text(first + 10);
+  e.detail = s.Text(first + 11);
+  e.dedup_key = s.IsNull(first + 12) ? "" : s.Text(first + 12);
+  e.audit_seq = s.Int(first + 13);
+  return e;
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Event> events) {
+  std::vector<std::int64_t> ids;
+  if (events.empty()) return ids;
+  // The head as of this transaction: another process may have appended since we last
+  // looked, and BEGIN IMMEDIATE holds the write lock until commit.
+  auto head = db_.Prepare("SELECT size, frontier FROM audit_head WHERE id = 1");
+  if (!head) return tl::unexpected(head.error());
+  auto row = head->Step();
+  if (!row) return tl::unexpected(row.error());
+  merkle::CompactRange range;
+  if (*row) {
+    const auto size = static_cast<std::uint64_t>(head->Int(0));
+    const Bytes packed = head->Blob(1);
+    std::vector<merkle::Hash> frontier(packed.size() / 32);
+    for (std::size_t i = 0; i < frontier.size(); ++i)
+      std::copy_n(packed.begin() + static_cast<std::ptrdiff_t>(i * 32), 32, frontier[i].begin());
+    auto restored = merkle::CompactRange::Restore(size, std::move(frontier));
+    if (!restored || packed.size() % 32 != 0)
+      return Fail(ErrorCode::kInput,
+                  "audit_head is inconsistent (size " + std::to_string(size) +
+                      " does not match its compact range); run 'mica audit verify'");
+    range = std::move(*restored);
+  }
+  head->Reset();
+
+  auto insert_event = db_.Prepare(
+      "INSERT INTO event (at, type, severity, scan_id, location_id, location, before_fp, "
+      "after_fp, subject, owner, detail, dedup_key, audit_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (dedup_key) DO NOTHING RETURNING id");
+  if (!insert_event) return tl::unexpected(insert_event.error());
+  auto insert_entry = db_.Prepare(
+      "INSERT INTO audit_entry (seq, at, kind, body, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!insert_entry) return tl::unexpected(insert_entry.error());
+  auto insert_checkpoint = db_.Prepare(
+      "INSERT INTO audit_checkpoint (size, root, at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (size) DO NOTHING");
+  if (!insert_checkpoint) return tl::unexpected(insert_checkpoint.error());
+
+  for (Event& e : events) {
+    const auto seq = static_cast<std::int64_t>(range.size());
+    auto inserted =
+        insert_event
+            ->Bind(e.at, e.type, e.severity,
+                   e.scan_id ? std::optional<std::int64_t>(e.scan_id) : std::nullopt,
+                   e.location_id ? std::optional<std::int64_t>(e.location_id) : std::nullopt,
+                   e.location, e.before, e.after, e.subject, e.owner, e.detail,
+                   e.dedup_key.empty() ? std::optional<std::string>() : e.dedup_key, seq)
+            .Step();
+    if (!inserted) return tl::unexpected(inserted.error());
+    if (!*inserted) continue;  // dedup_key already recorded
+    e.id = insert_event->Int(0);
+    insert_event->Reset();
+    const std::string body = AuditBody(e, seq);
+    const merkle::Hash leaf = merkle::LeafHash(AsBytes(body));
+    if (auto s = insert_entry->Bind(seq, e.at, e.type, body, ByteView(leaf)).Run(); !s)
+      return tl::unexpected(s.error());
+    range.Append(leaf);
+    if (checkpoint_interval_ > 0 &&
+        static_cast<std::int64_t>(range.size()) % checkpoint_interval_ == 0) {
+      if (auto s = insert_checkpoint
+                       ->Bind(static_cast<std::int64_t>(range.size()), ByteView(range.Root()), e.at)
+                       .Run();
+          !s)
+        return tl::unexpected(s.error());
+    }
+    ids.push_back(e.id);
+  }
+  if (ids.empty()) return ids;
+  auto update = db_.Prepare(
+      "INSERT INTO audit_head (id, size, root, frontier) VALUES (1, ?1, ?2, ?3) "
+      "ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, "
+      "frontier = excluded.frontier");
+  if (!update) return tl::unexpected(update.error());
+  if (auto s = update
+                   ->Bind(static_cast<std::int64_t>(range.size()), ByteView(range.Root()),
+                          PackFrontier(range.frontier()))
+                   .Run();
+      !s)
+    return tl::unexpected(s.error());
+  return ids;
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::AppendEvents(const std::vector<Event>& events) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  auto ids = AppendEventsLocked(events);
+  if (!ids) return Failed(ids.error());
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return ids;
+}
+
+Result<std::vector<Event>> SqliteStore::ListEvents(const EventFilter& f) {
+  std::string sql = "SELECT " + std::string(kEventColumns) +
+                    " FROM event e WHERE e.id > ?1 AND e.at >= ?2 AND (?3 = '' OR e.type = ?3) "
+                    "ORDER BY e.id";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto stmt = db_.Prepare(sql);
+  if (!stmt) return Failed(stmt.error());
+  stmt->Bind(f.after_id, f.since, f.type);
+  std::vector<Event> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    out.push_back(ReadEvent(*stmt, 0));
+  }
+  return out;
+}
+
+Result<AuditHead> SqliteStore::GetAuditHead() {
+  AuditHead h;
+  h.root = ToBytes(merkle::EmptyRoot());
+  auto stmt = db_.Prepare("SELECT size, root, frontier FROM audit_head WHERE id = 1");
+  if (!stmt) return Failed(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return Failed(row.error());
+  if (!*row) return h;
+  h.size = stmt->Int(0);
+  h.root = stmt->Blob(1);
+  const Bytes packed = stmt->Blob(2);
+  for (std::size_t i = 0; i + 32 <= packed.size(); i += 32)
+    h.frontier.emplace_back(packed.begin() + static_cast<std::ptrdiff_t>(i),
+                            packed.begin() + static_cast<std::ptrdiff_t>(i + 32));
+  return h;
+}
+
+namespace {
+
+AuditCheckpoint ReadCheckpoint(const Statement& s) {
+  AuditCheckpoint c;
+  c.size = s.Int(0);
+  c.root = s.Blob(1);
+  c.at = s.Int(2);
+  c.key_id = s.IsNull(3) ? "" : s.Text(3);
+  c.algorithm = s.IsNull(4) ? "" : s.Text(4);
+  if (!s.IsNull(5)) c.signature = s.Blob(5);
+  return c;
+}
+
+}  // namespace
+
+Result<AuditCheckpoint> SqliteStore::Checkpoint(UnixSeconds at) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  auto head = GetAuditHead();
+  if (!head) return tl::unexpected(head.error());
+  auto insert = db_.Prepare(
+      "INSERT INTO audit_checkpoint (size, root, at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (size) DO NOTHING");
+  if (!insert) return Failed(insert.error());
+  if (auto s = insert->Bind(head->size, head->root, at).Run(); !s) return Failed(s.error());
+  auto read = db_.Prepare(
+      "SELECT size, root, at, key_id, algorithm, signature FROM audit_checkpoint WHERE size = ?1");
+  if (!read) return Failed(read.error());
+  auto row = read->Bind(head->size).Step();
+  if (!row) return Failed(row.error());
+  if (!*row) return Fail(ErrorCode::kInternal, "checkpoint just written is missing");
+  AuditCheckpoint c = ReadCheckpoint(*read);
+  read->Reset();
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return c;
+}
+
+Result<std::vector<AuditCheckpoint>> SqliteStore::ListCheckpoints(bool unsigned_only) {
+  auto stmt = db_.Prepare(
+      std::string("SELECT size, root, at, key_id, algorithm, signature FROM audit_checkpoint ") +
+      (unsigned_only ? "WHERE signature IS NULL " : "") + "ORDER BY size");
+  if (!stmt) return Failed(stmt.error());
+  std::vector<AuditCheckpoint> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    out.push_back(ReadCheckpoint(*stmt));
+  }
+  return out;
+}
+
+Status SqliteStore::SignCheckpoint(std::int64_t size, const std::string& key_id,
+                                   const std::string& algorithm, const Bytes& signature) {
+  auto stmt = db_.Prepare(
+      "UPDATE audit_checkpoint SET key_id = ?2, algorithm = ?3, signature = ?4 "
+      "WHERE size = ?1 AND signature IS NULL");
+  if (!stmt) return Failed(stmt.error());
+  if (auto s = stmt->Bind(size, key_id, algorithm, signature).Run(); !s) return Failed(s.error());
+  return {};
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::ReadAudit(std::int64_t from, std::int64_t limit) {
+  auto stmt = db_.Prepare(
+      "SELECT seq, at, kind, body, leaf_hash FROM audit_entry WHERE seq >= ?1 ORDER BY seq "
+      "LIMIT ?2");
+  if (!stmt) return Failed(stmt.error());
+  stmt->Bind(from, limit > 0 ? limit : std::int64_t{-1});
+  std::vector<AuditEntry> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    out.push_back({stmt->Int(0), stmt->Int(1), stmt->Text(2), stmt->Text(3), stmt->Blob(4)});
+  }
+  return out;
+}
+
+Status SqliteStore::ScanAudit(const std::function<void(const AuditEntry&)>& visit) {
+  auto stmt = db_.Prepare("SELECT seq, at, kind, body, leaf_hash FROM audit_entry ORDER BY seq");
+  if (!stmt) return Failed(stmt.error());
+  AuditEntry e;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    e.seq = stmt->Int(0);
+    e.at = stmt->Int(1);
+    e.kind = stmt->Text(2);
+    e.body = stmt->Text(3);
+    e.leaf_hash = stmt->Blob(4);
+    visit(e);
+  }
+  return {};
+}
+
+Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::string& kind,
+                                              UnixSeconds at) {
+  ChangeSet set;
+  set.scan_id = scan_id;
+  set.scan_kind = kind;
+  set.at = at;
+  std::map<std::int64_t, std::size_t> index;  // location id -> set.locations
+  auto location_of = [&](const Statement& s, int first) -> LocationChange& {
+    const std::int64_t id = s.Int(first);
+    auto [it, fresh] = index.emplace(id, set.locations.size());
+    if (fresh) {
+      LocationChange l;
+      l.location_id = id;
+      l.kind = s.Text(first + 1);
+      l.path = s.Text(first + 3);
+      l.name = LocationName(l.kind, s.Text(first + 2), l.path, s.Int(first + 4), s.Text(first + 5));
+      l.new_location = s.Int(first + 6) != 0;
+      set.locations.push_back(std::move(l));
+    }
+    return set.locations[it->second];
+  };
+  // The two passes read "announced" before it is updated below.
+  const std::string base = "SELECT " + std::string(kChangeIdentityColumns) +
+                           " FROM sighting s JOIN identity i ON i.id = s.identity_id "
+                           "JOIN location l ON l.id = s.location_id WHERE ";
+  for (const bool added : {false, true}) {
+    auto stmt = db_.Prepare(base + (added ? "s.last_scan_id = ?1 AND s.announced = 0 AND "
+                                            "s.present = 1"
+                                          : "s.vanished_scan_id = ?1") +
+                            " ORDER BY l.id, s.position");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(scan_id);
+    for (;;) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      LocationChange& l = location_of(*stmt, 13);
+      (added ? l.added : l.removed).push_back(ReadChangeIdentity(*stmt));
+    }
+  }
+  // Files whose permission bits changed in this scan, with what they hold.
+  auto modes = db_.Prepare(
+      "SELECT " + std::string(kChangeIdentityColumns) +
+      ", l.prev_mode, l.mode FROM location l JOIN sighting s ON s.location_id = l.id "
+      "JOIN identity i ON i.id = s.identity_id WHERE l.last_scan_id = ?1 AND l.kind = 'file' "
+      "AND l.prev_mode IS NOT NULL AND l.mode IS NOT NULL AND l.prev_mode != l.mode "
+      "AND s.present = 1 ORDER BY l.id, s.position");
+  if (!modes) return tl::unexpected(modes.error());
+  modes->Bind(scan_id);
+  for (;;) {
+    auto row = modes->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    LocationChange& l = location_of(*modes, 13);
+    l.mode_before = static_cast<std::uint32_t>(modes->Int(20));
+    l.mode_after = static_cast<std::uint32_t>(modes->Int(21));
+    l.present.push_back(ReadChangeIdentity(*modes));
+  }
+  if (auto s = db_.Exec("UPDATE sighting SET announced = 1 WHERE last_scan_id = " +
+                        std::to_string(scan_id) + " AND announced = 0 AND present = 1");
+      !s)
+    return tl::unexpected(s.error());
+  return set;
+}
+
+namespace {
+
+using FindingKey = std::tuple<std::string, std::string, std::string>;
+
+constexpr std::string_view kFindingColumns =
+    "id, rule, fingerprint, location, severity, evidence, opened_at, last_seen_at, "
+    "coalesce(resolved_at, 0), coalesce(accepted_by, ''), coalesce(accepted_reason, ''), "
+    "coalesce(accepted_until, 0)";
+
+FindingRecord ReadFinding(const Statement& s) {
+  FindingRecord f;
+  f.id = s.Int(0);
+  f.rule = s.Text(1);
+  f.fingerprint = s.Text(2);
+  f.location = s.Text(3);
+  f.severity = s.Text(4);
+  f.evidence = s.Text(5);
+  f.opened_at = s.Int(6);
+  f.last_seen_at = s.Int(7);
+  f.resolved_at = s.Int(8);
+  f.accepted_by = s.Text(9);
+  f.accepted_reason = s.Text(10);
+  f.accepted_until = s.Int(11);
+  return f;
+}
+
+std::optional<std::string> NonEmpty(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+}  // namespace
+
+Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& rules,
+                                               const std::vector<FindingRecord>& current,
+                                               UnixSeconds now,
+                                               const FindingClassifier& classify) {
+  auto tx = Transaction::Begin(db_);
+  if (!tx) return Failed(tx.error());
+  auto open = db_.Prepare("SELECT " + std::string(kFindingColumns) +
+                          " FROM finding WHERE resolved_at IS NULL AND (?1 = '[]' OR rule IN "
+                          "(SELECT value FROM json_each(?1)))");
+  if (!open) return Failed(open.error());
+  open->Bind(json(rules).dump());
+  std::map<FindingKey, FindingRecord> was_open;
+  for (;;) {
+    auto row = open->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    FindingRecord f = ReadFinding(*open);
+    FindingKey key{f.rule, f.fingerprint, f.location};
+    was_open.emplace(std::move(key), std::move(f));
+  }
+  auto insert = db_.Prepare(
+      "INSERT INTO finding (rule, fingerprint, location, severity, evidence, opened_at, "
+      "last_seen_at, accepted_by, accepted_reason, accepted_until) VALUES (?1, ?2, ?3, ?4, ?5, "
+      "?6, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING RETURNING id");
+  auto refresh = db_.Prepare(
+      "UPDATE finding SET severity = ?2, evidence = ?3, last_seen_at = ?4, accepted_by = ?5, "
+      "accepted_reason = ?6, accepted_until = ?7 WHERE id = ?1");
+  auto resolve = db_.Prepare("UPDATE finding SET resolved_at = ?2 WHERE id = ?1");
+  if (!insert) return Failed(insert.error());
+  if (!refresh) return Failed(refresh.error());
+  if (!resolve) return Failed(resolve.error());
+
+  FindingDelta delta;
+  std::map<FindingKey, bool> seen;
+  for (const FindingRecord& f : current) {
+    FindingKey key{f.rule, f.fingerprint, f.location};
+    if (!seen.emplace(key, true).second) continue;  // reported twice in one check
+    const std::optional<std::int64_t> until =
+        f.accepted_until ? std::optional<std::int64_t>(f.accepted_until) : std::nullopt;
+    if (auto it = was_open.find(key); it != was_open.end()) {
+      if (auto s = refresh
+                       ->Bind(it->second.id, f.severity, f.evidence, now, NonEmpty(f.accepted_by),
+                              NonEmpty(f.accepted_reason), until)
+                       .Run();
+          !s)
+        return Failed(s.error());
+      was_open.erase(it);
+      ++delta.still_open;
+      continue;
+    }
+    auto row = insert
+                   ->Bind(f.rule, f.fingerprint, f.location, f.severity, f.evidence, now,
+                          NonEmpty(f.accepted_by), NonEmpty(f.accepted_reason), until)
+                   .Step();
+    if (!row) return Failed(row.error());
+    if (!*row) continue;
+    FindingRecord opened = f;
+    opened.id = insert->Int(0);
+    opened.opened_at = opened.last_seen_at = now;
+    insert->Reset();
+    delta.opened.push_back(std::move(opened));
+  }
+  for (auto& [key, f] : was_open) {
+    if (auto s = resolve->Bind(f.id, now).Run(); !s) return Failed(s.error());
+    f.resolved_at = now;
+    delta.resolved.push_back(std::move(f));
+  }
+  if (classify) {
+    auto recorded = AppendEventsLocked(classify(delta));
+    if (!recorded) return Failed(recorded.error());
+  }
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return delta;
+}
+
+Result<std::vector<FindingRecord>> SqliteStore::ListFindings(const FindingFilter& f) {
+  std::string sql = "SELECT " + std::string(kFindingColumns) +
+                    " FROM finding WHERE (?1 OR resolved_at IS NULL) AND (?2 = '' OR "
+                    "fingerprint = ?2) AND (?3 = '' OR rule = ?3) ORDER BY id";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto stmt = db_.Prepare(sql);
+  if (!stmt) return Failed(stmt.error());
+  stmt->Bind(f.include_resolved, f.fingerprint, f.rule);
+  std::vector<FindingRecord> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return Failed(row.error());
+    if (!*row) break;
+    out.push_back(ReadFinding(*stmt));
+  }
+  return out;
+}
+
+}  // namespace mica::store::internal
