@@ -12,6 +12,7 @@
 
 #include "store/internal/schema.h"
 #include "fixtures.h"
+#include "identities.h"
 #include "x509/identity_json.h"
 #include "x509/parse.h"
 
@@ -22,8 +23,11 @@ namespace fs = std::filesystem;
 using x509::Identity;
 using x509::Kind;
 
-constexpr UnixSeconds kT0 = 1'700'000'000;
-constexpr std::int64_t kDay = 86'400;
+using testing::Cert;
+using testing::File;
+using testing::kDay;
+using testing::Key;
+using testing::kT0;
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -107,51 +111,6 @@ class StoreTest : public ::testing::Test {
   std::string path_;
   std::unique_ptr<Store> store_;
 };
-
-Identity Cert(std::string fp, std::string issuer_cn, UnixSeconds not_after, std::string spki = "") {
-  Identity id;
-  id.kind = Kind::kCertificate;
-  id.fingerprint = std::move(fp);
-  id.position = "pem:1";
-  id.key = {x509::KeyType::kRsa, 2048, "", std::move(spki)};
-  auto& c = id.cert.emplace();
-  c.version = 3;
-  c.subject = "CN=leaf." + id.fingerprint;
-  c.subject_parts.cn = "leaf." + id.fingerprint;
-  c.issuer = "CN=" + issuer_cn + ",O=Example Org";
-  c.issuer_parts = {issuer_cn, "Example Org", "", ""};
-  c.serial_hex = "01";
-  c.not_before = not_after - 365 * kDay;
-  c.not_after = not_after;
-  c.san_dns = {"leaf.example"};
-  c.signature_algorithm = "sha256WithRSAEncryption";
-  c.eku = {"server_auth"};
-  c.sha1_hex = "00";
-  // No DER: a hand-built certificate is stored through its JSON. Real certificates (with
-  // DER) are stored as DER and decoded when read: see CertificateWithDerIsStoredAsDer.
-  return id;
-}
-
-Identity Key(std::string fp, std::string spki, bool encrypted) {
-  Identity id;
-  id.kind = Kind::kPrivateKey;
-  id.fingerprint = std::move(fp);
-  id.position = "pem:1";
-  id.key = {x509::KeyType::kEc, 256, "prime256v1", std::move(spki)};
-  id.private_key = x509::PrivateKeyInfo{encrypted ? "pkcs8_encrypted" : "pkcs8", encrypted,
-                                        encrypted ? "AES-256-CBC" : "none"};
-  return id;
-}
-
-Observation File(std::string path, std::vector<Identity> ids, std::uint32_t mode = 0100644,
-                 std::string host = "h1") {
-  Observation o;
-  o.location = Location{LocationKind::kFile, std::move(host), std::move(path), 0, ""};
-  o.file = FileFacts{mode, 1000, 1000, "alice", "staff", 1234, kT0 - 10};
-  o.format = "pem";
-  o.identities = std::move(ids);
-  return o;
-}
 
 TEST_F(StoreTest, CreatesAndReopensKeepingData) {
   Open();

@@ -1,0 +1,59 @@
+// Change detection: turns the raw changes of one scan (store::ChangeSet) into events, and
+// makes the events that are not tied to a scan: an identity crossing an expiry threshold,
+// findings opened or resolved, policy changes. docs/EVENTS.md lists every event type
+// with its severity and why it matters.
+//
+// Pure functions over value types (time passed in); thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "store/events.h"
+#include "store/store.h"
+
+namespace mica::watch {
+
+struct ChangeRules {
+  // Globs (fnmatch, FNM_PATHNAME off) of trust-store paths: a CA certificate newly
+  // added there is a "ca_added_to_trust_store" event.
+  std::vector<std::string> trust_store_globs = {
+      "/etc/ssl/certs/*",          "/usr/local/share/ca-certificates/*",
+      "/usr/share/ca-certificates/*", "/etc/pki/ca-trust/*",
+      "/etc/pki/tls/certs/*",      "/etc/ca-certificates/*"};
+  // The first scan of a set of roots is a baseline: its events are recorded (the audit
+  // log is complete) but at severity info, so the first scan does not page anyone.
+  bool quiet_baseline = true;
+};
+
+// The events of one finished scan. `baseline` is true when no earlier complete scan of
+// the same kind, host and roots exists.
+std::vector<store::Event> ClassifyChanges(const store::ChangeSet& changes, const ChangeRules& rules,
+                                          bool baseline);
+
+// A classifier for Store::FinishScan.
+store::ChangeClassifier MakeChangeClassifier(ChangeRules rules, bool baseline);
+
+// True when `scans` (newest first, as Store::ListScans returns them) holds no complete
+// scan of the same kind, host and roots as `start`: the scan about to run is a baseline.
+bool IsBaseline(const store::ScanStart& start, const std::vector<store::ScanRow>& scans);
+
+// finding_opened / finding_resolved events of a SyncFindings delta.
+std::vector<store::Event> ClassifyFindings(const store::FindingDelta& delta, UnixSeconds now);
+
+// Expiry thresholds in seconds before not_after, largest first; 0 means "expired".
+struct ExpiryThresholds {
+  std::vector<std::int64_t> before = {30 * 86400, 7 * 86400, 0};
+};
+
+// One event per present certificate and threshold it has crossed at `now`, with a
+// dedup key so that each crossing is recorded once however often this runs.
+[[nodiscard]] Result<std::vector<store::Event>> ExpiryEvents(store::Store& store, UnixSeconds now,
+                                                             const ExpiryThresholds& thresholds);
+
+// "30d", "7d", "expired": the name of a threshold in events and dedup keys.
+std::string ThresholdName(std::int64_t seconds);
+
+}  // namespace mica::watch

@@ -1,0 +1,213 @@
+#include "watch/changes.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fixtures.h"
+#include "identities.h"
+#include "store/store.h"
+
+namespace mica::watch {
+namespace {
+
+using store::Event;
+using mica::testing::Cert;
+using mica::testing::File;
+using mica::testing::kDay;
+using mica::testing::Key;
+using mica::testing::kT0;
+
+class ChangesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::Store::Open(dir_ / "mica.db");
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+
+  // One filesystem scan of root /srv recording `files`, finished with change detection.
+  std::vector<Event> Scan(const std::vector<store::Observation>& files, UnixSeconds at) {
+    store::ScanStart start{"fs", "h1", {"/srv"}, at};
+    auto scans = store_->ListScans(0);
+    EXPECT_TRUE(scans);
+    const bool baseline = IsBaseline(start, *scans);
+    auto id = store_->BeginScan(start);
+    EXPECT_TRUE(id) << id.error().message;
+    auto before = store_->ListEvents({});
+    EXPECT_TRUE(before);
+    EXPECT_TRUE(store_->Record(*id, files, {}, at));
+    auto done = store_->FinishScan(*id, {}, at, MakeChangeClassifier(ChangeRules{}, baseline));
+    EXPECT_TRUE(done) << done.error().message;
+    store::EventFilter f;
+    f.after_id = before->empty() ? 0 : before->back().id;
+    auto events = store_->ListEvents(f);
+    EXPECT_TRUE(events);
+    return *events;
+  }
+
+  static std::vector<std::string> Types(const std::vector<Event>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.type + "/" + e.severity);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  mica::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(ChangesTest, FirstScanIsAQuietBaseline) {
+  auto events = Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)}),
+                      File("/srv/k.pem", {Key("k1", "s1", false)})},
+                     kT0);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"identity_added/info", "private_key_added/info"}));
+  EXPECT_NE(events[0].detail.find("baseline"), std::string::npos);
+}
+
+TEST_F(ChangesTest, UnchangedRescanRecordsNothing) {
+  const auto files = std::vector{File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)})};
+  Scan(files, kT0);
+  EXPECT_TRUE(Scan(files, kT0 + 60).empty());
+}
+
+TEST_F(ChangesTest, ReplacementFromAnotherIssuerIsFlagged) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay, "spkiA")})}, kT0);
+  auto events = Scan({File("/srv/a.pem", {Cert("a2", "Other CA", kT0 + 400 * kDay, "spkiB")})},
+                     kT0 + 60);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"identity_replaced/low", "issuer_changed/medium"}));
+  for (const auto& e : events) {
+    EXPECT_EQ(e.before, "a1");
+    EXPECT_EQ(e.after, "a2");
+    EXPECT_EQ(e.location, "/srv/a.pem");
+  }
+  auto replaced = std::find_if(events.begin(), events.end(),
+                               [](const Event& e) { return e.type == "identity_replaced"; });
+  EXPECT_NE(replaced->detail.find("new key"), std::string::npos);
+}
+
+TEST_F(ChangesTest, RenewalWithSameKeyAndIssuerIsOnlyAReplacement) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 10 * kDay, "spkiA")})}, kT0);
+  auto events = Scan({File("/srv/a.pem", {Cert("a2", "CA One", kT0 + 90 * kDay, "spkiA")})},
+                     kT0 + 60);
+  ASSERT_EQ(Types(events), (std::vector<std::string>{"identity_replaced/low"}));
+  EXPECT_NE(events[0].detail.find("same key"), std::string::npos);
+}
+
+TEST_F(ChangesTest, NewPrivateKeyAndVanishedCertificate) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)})}, kT0);
+  auto events = Scan({File("/srv/www/leak.key", {Key("k9", "s9", false)})}, kT0 + 60);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"identity_removed/info", "private_key_added/high"}));
+}
+
+TEST_F(ChangesTest, KeyNewlyReadableByOthers) {
+  Scan({File("/srv/k.pem", {Key("k1", "s1", false)}, 0100600)}, kT0);
+  auto events = Scan({File("/srv/k.pem", {Key("k1", "s1", false)}, 0100644)}, kT0 + 60);
+  ASSERT_EQ(Types(events), (std::vector<std::string>{"private_key_exposed/high"}));
+  EXPECT_NE(events[0].detail.find("0600 -> 0644"), std::string::npos);
+  // Tightening again is not an exposure.
+  EXPECT_TRUE(Scan({File("/srv/k.pem", {Key("k1", "s1", false)}, 0100600)}, kT0 + 120).empty());
+}
+
+TEST_F(ChangesTest, CodeSigningAndTrustStoreAdditions) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)})}, kT0);
+  auto signer = Cert("cs1", "Code CA", kT0 + 300 * kDay);
+  signer.cert->eku = {"code_signing"};
+  auto events = Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)}),
+                      File("/srv/laptop/sign.pem", {signer})},
+                     kT0 + 60);
+  EXPECT_EQ(Types(events),
+            (std::vector<std::string>{"code_signing_seen/high", "identity_added/info"}));
+
+  store::ChangeSet set;
+  set.at = kT0;
+  store::LocationChange l;
+  l.kind = "file";
+  l.path = l.name = "/etc/ssl/certs/evil.pem";
+  store::ChangeIdentity ca;
+  ca.kind = "certificate";
+  ca.is_ca = true;
+  ca.fingerprint = "ca1";
+  l.added.push_back(ca);
+  set.locations.push_back(l);
+  auto classified = ClassifyChanges(set, ChangeRules{}, /*baseline=*/false);
+  EXPECT_EQ(Types(classified),
+            (std::vector<std::string>{"ca_added_to_trust_store/high", "identity_added/info"}));
+}
+
+TEST_F(ChangesTest, ReappearingIdentityIsAnnouncedAgain) {
+  const auto a = File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)});
+  Scan({a}, kT0);
+  EXPECT_EQ(Types(Scan({}, kT0 + 60)), (std::vector<std::string>{"identity_removed/info"}));
+  EXPECT_EQ(Types(Scan({a}, kT0 + 120)), (std::vector<std::string>{"identity_added/info"}));
+}
+
+TEST_F(ChangesTest, ExpiryThresholdsAreCrossedOnce) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 20 * kDay)}),
+        File("/srv/b.pem", {Cert("b1", "CA One", kT0 + 200 * kDay)})},
+       kT0);
+  auto first = ExpiryEvents(*store_, kT0, ExpiryThresholds{});
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].type, "expiry_threshold");
+  EXPECT_EQ((*first)[0].dedup_key, "expiry:a1:30d");
+  ASSERT_TRUE(store_->AppendEvents(*first));
+  // Same crossing again: the dedup key keeps it single.
+  auto again = ExpiryEvents(*store_, kT0 + kDay, ExpiryThresholds{});
+  ASSERT_TRUE(again);
+  auto recorded = store_->AppendEvents(*again);
+  ASSERT_TRUE(recorded);
+  EXPECT_TRUE(recorded->empty());
+  // The clock is passed in: 14 days later it crosses 7d, then expires.
+  auto week = ExpiryEvents(*store_, kT0 + 14 * kDay, ExpiryThresholds{});
+  ASSERT_TRUE(week);
+  ASSERT_EQ(week->size(), 1u);
+  EXPECT_EQ((*week)[0].severity, "high");
+  auto gone = ExpiryEvents(*store_, kT0 + 21 * kDay, ExpiryThresholds{});
+  ASSERT_TRUE(gone);
+  ASSERT_EQ(gone->size(), 1u);
+  EXPECT_EQ((*gone)[0].type, "certificate_expired");
+}
+
+TEST_F(ChangesTest, FindingsOpenOnceAndResolve) {
+  std::vector<store::FindingRecord> now = {
+      {0, "cert-expired", "a1", "/srv/a.pem", "critical", "expired", 0, 0, 0, "", "", 0},
+      {0, "rsa-too-small", "b1", "/srv/b.pem", "high", "1024 bits", 0, 0, 0, "", "", 0}};
+  auto classify = [](const store::FindingDelta& d) { return ClassifyFindings(d, kT0); };
+  auto d1 = store_->SyncFindings({}, now, kT0, classify);
+  ASSERT_TRUE(d1) << d1.error().message;
+  EXPECT_EQ(d1->opened.size(), 2u);
+  auto d2 = store_->SyncFindings({}, now, kT0 + 60, classify);
+  ASSERT_TRUE(d2);
+  EXPECT_TRUE(d2->opened.empty());
+  EXPECT_EQ(d2->still_open, 2);
+  now.pop_back();
+  auto d3 = store_->SyncFindings({}, now, kT0 + 120, classify);
+  ASSERT_TRUE(d3);
+  ASSERT_EQ(d3->resolved.size(), 1u);
+  EXPECT_EQ(d3->resolved[0].rule, "rsa-too-small");
+  // Another rule set leaves these findings alone.
+  auto other = store_->SyncFindings({"person-at-risk"}, {}, kT0 + 180, classify);
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->resolved.empty());
+  auto events = store_->ListEvents({});
+  ASSERT_TRUE(events);
+  EXPECT_EQ(Types(*events), (std::vector<std::string>{"finding_opened/critical",
+                                                      "finding_opened/high",
+                                                      "finding_resolved/info"}));
+  store::FindingFilter all;
+  all.include_resolved = true;
+  auto rows = store_->ListFindings(all);
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 2u);  // never duplicated
+}
+
+}  // namespace
+}  // namespace mica::watch
