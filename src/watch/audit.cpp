@@ -109,16 +109,6 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
 
   const auto size = static_cast<std::int64_t>(range.size());
   report.root_hex = ToHex(range.Root());
-  if (head->size > size)
-    problem(size, "the log ends at " + std::to_string(size) + " entries but its head says " +
-                      std::to_string(head->size) + ": entries from " + std::to_string(size) +
-                      " on were removed (truncated)");
-  else if (head->size < size)
-    problem(head->size, "entries from " + std::to_string(head->size) +
-                            " on were added outside mica (the head says " +
-                            std::to_string(head->size) + ")");
-  else if (size > 0 && head->root != ToBytes(range.Root()) && report.ok)
-    problem(-1, "the recomputed root does not match the stored head");
   for (; next_cp < checkpoints->size(); ++next_cp) {
     const auto& c = (*checkpoints)[next_cp];
     if (c.size > size)
@@ -127,6 +117,16 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
                         std::to_string(size) + " on were removed (truncated)");
   }
 
+  if (head->size > size)
+    problem(size, "the log ends at " + std::to_string(size) + " entries but its head says " +
+                      std::to_string(head->size) + ": entries from " + std::to_string(size) +
+                      " on were removed (truncated)");
+  else if (head->size < size)
+    problem(head->size, "entries from " + std::to_string(head->size) +
+                            " on were added outside mica (the head says " +
+                            std::to_string(head->size) + ")");
+  else if (head->root != ToBytes(range.Root()) && report.ok)
+    problem(-1, "the recomputed root does not match the stored head");
   for (const auto& c : *checkpoints) {
     if (c.signature.empty()) {
       ++report.unsigned_checkpoints;
