@@ -90,7 +90,7 @@ constexpr std::string_view kSightingColumns =
 
 constexpr std::string_view kScanColumns =
     "id, kind, host, roots, started_at, finished_at, status, files_seen, candidates, "
-    "identities, errors";
+    "identities, errors, events";
 
 constexpr std::string_view kAllKinds =
     "('certificate', 'private_key', 'public_key', 'ssh_public_key', 'ssh_private_key', "
@@ -119,7 +119,9 @@ Status SqliteStore::Init() {
       !s)
     return Failed(s.error());
   if (auto s = Migrate(); !s) return s;
-  return PrepareStatements();
+  if (auto s = PrepareStatements(); !s) return s;
+  people_ = std::make_unique<SqlitePeopleStore>(db_);
+  return people_->Init();
 }
 
 Status SqliteStore::CheckIsMica() {
@@ -795,6 +797,7 @@ Result<std::vector<ScanRow>> SqliteStore::ListScans(int limit) {
     r.finished_at = stmt->OptionalInt(5).value_or(0);
     r.status = stmt->Text(6);
     r.stats = {stmt->Int(7), stmt->Int(8), stmt->Int(9), stmt->Int(10)};
+    r.events = stmt->Int(11);
     out.push_back(std::move(r));
   }
   return out;

@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/time.h"
 #include "store/events.h"
+#include "store/people.h"
 #include "x509/identity.h"
 
 namespace mica::store {
@@ -102,6 +103,7 @@ struct ScanRow {
   UnixSeconds finished_at = 0;  // 0 while running or when it failed
   std::string status;           // "running", "complete", "failed"
   ScanStats stats;
+  std::int64_t events = 0;      // change events recorded when it finished
 };
 
 struct IdentityRow {
@@ -280,6 +282,10 @@ class Store {
   [[nodiscard]] virtual Status MarkGaveUp(std::int64_t alert_id, UnixSeconds at,
                                           const std::string& error) = 0;
   [[nodiscard]] virtual Result<std::vector<AlertRow>> ListAlerts(const AlertFilter& filter) = 0;
+
+  // The human side: people, owners, access events, risk (store/people.h). Owned by the
+  // store; valid while it lives.
+  virtual PeopleStore& People() = 0;
 
  protected:
   Store() = default;

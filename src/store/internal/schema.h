@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 3> kMigrations = {
+inline constexpr std::array<const char*, 4> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -232,6 +232,164 @@ CREATE TABLE alert_cursor (
   sink          TEXT PRIMARY KEY,
   last_event_id INTEGER NOT NULL
 );
+)sql",
+    // Version 4: people (docs/PEOPLE.md): HR records, owners, access events and the
+    // per-person aggregates that risk scoring reads, endpoint inventory, scores, blocks.
+    R"sql(
+CREATE TABLE person (
+  id                    TEXT PRIMARY KEY,
+  name                  TEXT NOT NULL DEFAULT '',
+  email                 TEXT NOT NULL DEFAULT '',
+  type                  TEXT NOT NULL DEFAULT 'employee',
+  country               TEXT NOT NULL DEFAULT '',
+  city                  TEXT NOT NULL DEFAULT '',
+  timezone              TEXT NOT NULL DEFAULT '',
+  manager               TEXT NOT NULL DEFAULT '',
+  start_date            TEXT NOT NULL DEFAULT '',
+  phone_hash            TEXT NOT NULL DEFAULT '',
+  payment_hash          TEXT NOT NULL DEFAULT '',
+  address_hash          TEXT NOT NULL DEFAULT '',
+  resume_hash           TEXT NOT NULL DEFAULT '',
+  payment_type          TEXT NOT NULL DEFAULT '',
+  referred_by           TEXT NOT NULL DEFAULT '',
+  laptop_serial         TEXT NOT NULL DEFAULT '',
+  shipping_address_hash TEXT NOT NULL DEFAULT '',
+  created_at            INTEGER NOT NULL,
+  updated_at            INTEGER NOT NULL,
+  blocked               INTEGER NOT NULL DEFAULT 0,
+  blocked_at            INTEGER NOT NULL DEFAULT 0,
+  blocked_reason        TEXT NOT NULL DEFAULT '',
+  approved_by           TEXT NOT NULL DEFAULT '',
+  approved_at           INTEGER NOT NULL DEFAULT 0,
+  approved_score        REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE person_change (
+  id     INTEGER PRIMARY KEY,
+  person TEXT NOT NULL,
+  field  TEXT NOT NULL,
+  before TEXT NOT NULL,
+  after  TEXT NOT NULL,
+  at     INTEGER NOT NULL
+);
+CREATE INDEX person_change_at ON person_change (at);
+CREATE TABLE owner_rule (
+  id         INTEGER PRIMARY KEY,
+  kind       TEXT NOT NULL,
+  pattern    TEXT NOT NULL,
+  owner      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, pattern)
+);
+CREATE TABLE identity_tag (
+  fingerprint TEXT NOT NULL,
+  tag         TEXT NOT NULL,
+  PRIMARY KEY (fingerprint, tag)
+) WITHOUT ROWID;
+CREATE TABLE identity_owner (
+  fingerprint TEXT PRIMARY KEY,
+  owner       TEXT NOT NULL,
+  source      TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Raw events, append-only and unindexed (bulk ingest); scoring reads the aggregates.
+CREATE TABLE access_event (
+  id         INTEGER PRIMARY KEY,
+  at         INTEGER NOT NULL,
+  person     TEXT NOT NULL,
+  source_ip  TEXT NOT NULL,
+  device     TEXT NOT NULL,
+  user_agent TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  mfa_device TEXT NOT NULL,
+  session    TEXT NOT NULL,
+  country    TEXT NOT NULL,
+  asn        INTEGER NOT NULL,
+  intel      TEXT NOT NULL
+);
+CREATE TABLE person_hour (
+  day    INTEGER NOT NULL,
+  person TEXT NOT NULL,
+  hour   INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (day, person, hour)
+) WITHOUT ROWID;
+CREATE TABLE person_country (
+  day      INTEGER NOT NULL,
+  person   TEXT NOT NULL,
+  country  TEXT NOT NULL,
+  events   INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  PRIMARY KEY (day, person, country)
+) WITHOUT ROWID;
+CREATE TABLE person_link (
+  kind     TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  person   TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  events   INTEGER NOT NULL,
+  PRIMARY KEY (kind, value, person)
+) WITHOUT ROWID;
+CREATE INDEX person_link_person ON person_link (person, kind);
+CREATE TABLE person_session (
+  session  TEXT NOT NULL,
+  person   TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  events   INTEGER NOT NULL,
+  PRIMARY KEY (session, person)
+) WITHOUT ROWID;
+CREATE TABLE person_travel (
+  person  TEXT PRIMARY KEY,
+  at      INTEGER NOT NULL,
+  has_geo INTEGER NOT NULL,
+  lat     REAL NOT NULL,
+  lon     REAL NOT NULL,
+  country TEXT NOT NULL,
+  ip      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE risk_observation (
+  day      INTEGER NOT NULL,
+  person   TEXT NOT NULL,
+  signal   TEXT NOT NULL,
+  key      TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  events   INTEGER NOT NULL,
+  evidence TEXT NOT NULL,
+  PRIMARY KEY (day, person, signal, key)
+) WITHOUT ROWID;
+CREATE TABLE identity_use (
+  target   TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  events   INTEGER NOT NULL,
+  PRIMARY KEY (target, kind, value)
+) WITHOUT ROWID;
+CREATE TABLE device (
+  id          TEXT PRIMARY KEY,
+  person      TEXT NOT NULL,
+  serial      TEXT NOT NULL,
+  managed     INTEGER NOT NULL,
+  software    TEXT NOT NULL,
+  usb         TEXT NOT NULL,
+  monitors    TEXT NOT NULL,
+  reported_at INTEGER NOT NULL
+);
+CREATE TABLE risk_score (
+  id          INTEGER PRIMARY KEY,
+  person      TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  window_from INTEGER NOT NULL,
+  window_to   INTEGER NOT NULL,
+  score       REAL NOT NULL,
+  signals     TEXT NOT NULL
+);
+CREATE INDEX risk_score_person ON risk_score (person, id);
 )sql",
 };
 

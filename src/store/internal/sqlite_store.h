@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "store/internal/sqlite.h"
+#include "store/internal/sqlite_people.h"
 #include "store/store.h"
 
 namespace mica::store::internal {
@@ -81,6 +82,9 @@ class SqliteStore final : public Store {
   Status MarkGaveUp(std::int64_t alert_id, UnixSeconds at, const std::string& error) override;
   Result<std::vector<AlertRow>> ListAlerts(const AlertFilter& filter) override;
 
+  // People (sqlite_people.cpp), created by Init once the schema is current.
+  PeopleStore& People() override { return *people_; }
+
  private:
   // Every error leaving the store names the database.
   tl::unexpected<Error> Failed(const Error& e) const { return Wrap(e, "inventory " + db_.path()); }
@@ -114,6 +118,8 @@ class SqliteStore final : public Store {
   // The write path's statements, prepared once (see PrepareStatements).
   Statement scan_status_, begin_scan_, find_identity_, insert_identity_, upsert_location_,
       upsert_sighting_, insert_error_, insert_endpoint_;
+  // Declared after db_, so destroyed before it.
+  std::unique_ptr<SqlitePeopleStore> people_;
 };
 
 }  // namespace mica::store::internal
