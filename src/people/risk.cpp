@@ -194,6 +194,7 @@ Result<RiskConfig> LoadRiskConfig(const std::string& path) {
       st = strings(v, key, c.kvm_usb_ids);
     } else if (key == "intel_dir") {
       if (!v.is_string()) return bad(v, key, "a folder path");
+      c.intel_dir = *v.value<std::string>();
     } else {
       return Fail(ErrorCode::kInput, where(v) + ": unknown setting 'people." + key +
                                          "' (see docs/PEOPLE.md for the settings)");

@@ -47,6 +47,9 @@ struct RiskConfig {
   // boards present (a composite HID keyboard + mouse) when seen with class 03 (HID).
   std::vector<std::string> kvm_usb_ids = {"1d6b:0104"};
 
+  // Where `mica intel load` installs sets ("" : next to the inventory, <db>.intel).
+  std::string intel_dir;
+
   static std::map<std::string, double> DefaultWeights();
   double Weight(const std::string& signal) const;
 };
