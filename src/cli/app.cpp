@@ -35,6 +35,7 @@ void RegisterVerbs(CLI::App& app, Context& ctx) {
   RegisterWeakKeysVerbs(app, ctx);
   RegisterVerifyVerbs(app, ctx);
   RegisterPolicyVerbs(app, ctx);
+  RegisterAlertsVerbs(app, ctx);
 }
 
 int Run(int argc, char** argv) {

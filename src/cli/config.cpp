@@ -108,6 +108,7 @@ Result<Config> LoadConfig(const std::string& path, bool required) {
       "discover.fs.threads",
       "discover.fs.pkcs12_passwords_file",
       "summary.expiry_window",
+      "alert.sink",  // parsed by watch::ParseAlertConfig (docs/ALERTS.md)
   };
   if (auto s = CheckKeys(path, root, "", kAllowed); !s) return tl::unexpected(s.error());
 

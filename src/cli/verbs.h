@@ -23,4 +23,7 @@ void RegisterVerifyVerbs(CLI::App& app, Context& ctx);
 // `policy default | check`, `lint` (cmd_policy.cpp).
 void RegisterPolicyVerbs(CLI::App& app, Context& ctx);
 
+// `alerts list | send` (cmd_alerts.cpp).
+void RegisterAlertsVerbs(CLI::App& app, Context& ctx);
+
 }  // namespace mica::cli
