@@ -35,6 +35,9 @@ void RegisterVerbs(CLI::App& app, Context& ctx) {
   RegisterWeakKeysVerbs(app, ctx);
   RegisterVerifyVerbs(app, ctx);
   RegisterPolicyVerbs(app, ctx);
+  RegisterAuditVerbs(app, ctx);
+  RegisterWatchVerbs(app, ctx);
+  RegisterPeopleVerbs(app, ctx);
   RegisterAlertsVerbs(app, ctx);
 }
 

@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "policy/policy_file.h"
 #include "policy/rules.h"
+#include "watch/changes.h"
 #include "x509/parse.h"
 
 namespace mica::cli {
@@ -69,7 +70,13 @@ json Sarif(const std::vector<Finding>& findings) {
                                      {"results", results}}})}};
 }
 
-int Print(const PolicyFlags& f, std::vector<Finding> findings, std::size_t checked) {
+// What SyncFindings did, for the output of `policy check`; absent for lint.
+struct Stored {
+  std::size_t opened = 0, resolved = 0;
+};
+
+int Print(const PolicyFlags& f, std::vector<Finding> findings, std::size_t checked,
+          const std::optional<Stored>& stored = std::nullopt) {
   auto threshold = policy::RuleSeverityFromName(f.fail_on);
   std::stable_sort(findings.begin(), findings.end(),
                    [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
@@ -87,8 +94,12 @@ int Print(const PolicyFlags& f, std::vector<Finding> findings, std::size_t check
                      {"location", x.location},
                      {"evidence", x.evidence},
                      {"accepted", ExceptionJson(x.accepted)}});
-    std::cout << json{{"checked", checked}, {"findings", arr}, {"failing", failing}, {"fail_on", f.fail_on}}.dump(2)
-              << "\n";
+    json doc{{"checked", checked}, {"findings", arr}, {"failing", failing}, {"fail_on", f.fail_on}};
+    if (stored) {
+      doc["opened"] = stored->opened;
+      doc["resolved"] = stored->resolved;
+    }
+    std::cout << doc.dump(2) << "\n";
   } else {
     Table t{{"severity", "rule", "fingerprint", "location", "evidence"}, {}};
     for (const auto& x : findings) {
@@ -101,7 +112,9 @@ int Print(const PolicyFlags& f, std::vector<Finding> findings, std::size_t check
     }
     PrintTable(std::cout, t);
     std::cout << checked << " identities checked, " << findings.size() << " findings, " << failing
-              << " at or above " << f.fail_on << "\n";
+              << " at or above " << f.fail_on;
+    if (stored) std::cout << "; " << stored->opened << " opened, " << stored->resolved << " resolved";
+    std::cout << "\n";
   }
   return failing ? 1 : 0;
 }
@@ -143,6 +156,46 @@ int Lint(const PolicyFlags& f) {
   findings.insert(findings.end(), inv.begin(), inv.end());
   const int rc = Print(f, std::move(findings), ids.size());
   return rc ? rc : input_errors ? 3 : 0;
+}
+
+// Records a policy_changed event when the policy differs from the one last recorded, then
+// syncs the findings (opened / resolved, never duplicated) with their events.
+Result<Stored> StoreFindings(Context& ctx, const PolicyFlags& f, const std::vector<Finding>& findings,
+                             UnixSeconds now) {
+  std::string text = policy::DefaultPolicyToml();
+  if (!f.policy_file.empty()) {
+    std::ifstream in(f.policy_file, std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto changed = watch::PolicyChangeEvent(*ctx.store, f.policy_file.empty() ? "<built-in>" : f.policy_file,
+                                          text, now);
+  if (!changed) return tl::unexpected(changed.error());
+  if (*changed) {
+    if (auto r = ctx.store->AppendEvents({**changed}); !r) return tl::unexpected(r.error());
+  }
+  std::vector<std::string> rules;
+  for (const auto& r : policy::BuiltinRules()) rules.emplace_back(r.id);
+  std::vector<store::FindingRecord> records;
+  records.reserve(findings.size());
+  for (const auto& x : findings) {
+    store::FindingRecord r;
+    r.rule = x.rule;
+    r.fingerprint = x.fingerprint;
+    r.location = x.location;
+    r.severity = policy::RuleSeverityName(x.severity);
+    r.evidence = x.evidence;
+    if (x.accepted) {
+      r.accepted_by = x.accepted->by;
+      r.accepted_reason = x.accepted->reason;
+      r.accepted_until = x.accepted->until;
+    }
+    records.push_back(std::move(r));
+  }
+  auto delta = ctx.store->SyncFindings(rules, records, now, [now](const store::FindingDelta& d) {
+    return watch::ClassifyFindings(d, now);
+  });
+  if (!delta) return tl::unexpected(delta.error());
+  return Stored{delta->opened.size(), delta->resolved.size()};
 }
 
 int Check(Context& ctx, const PolicyFlags& f) {
@@ -187,7 +240,9 @@ int Check(Context& ctx, const PolicyFlags& f) {
   }
   auto inv = policy::CheckInventory(ids, wheres, *p, now);
   findings.insert(findings.end(), inv.begin(), inv.end());
-  return Print(f, std::move(findings), ids.size());
+  auto stored = StoreFindings(ctx, f, findings, now);
+  if (!stored) return Context::ReportError(stored.error());
+  return Print(f, std::move(findings), ids.size(), *stored);
 }
 
 void AddOutput(CLI::App* sub, PolicyFlags& f) {

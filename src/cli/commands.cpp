@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "cli/verbs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -180,8 +181,24 @@ bool Context::Setup(bool need_store) {
     return false;
   }
   this->store = std::move(*store);
+  this->store->SetCheckpointInterval(this->config.audit_checkpoint_interval);
   db_path = db;
   return true;
+}
+
+std::vector<std::string> ScanRoots(const Context& ctx, const std::vector<std::string>& requested) {
+  const std::vector<std::string>& roots = !requested.empty()              ? requested
+                                          : !ctx.config.fs_roots.empty() ? ctx.config.fs_roots
+                                                                         : discover::DefaultRoots();
+  std::vector<std::string> out;
+  for (const auto& r : roots) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(r, ec);
+    std::string root = ec ? r : abs.lexically_normal().string();
+    if (root.size() > 1 && root.back() == '/') root.pop_back();
+    out.push_back(root);
+  }
+  return out;
 }
 
 int Commands::ScanFs() {
@@ -215,14 +232,10 @@ int Commands::ScanFs() {
   store::ScanStart start;
   start.kind = "fs";
   start.host = discover::LocalHostName();
-  for (const auto& r : opts.roots) {
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(r, ec);
-    std::string root = ec ? r : abs.lexically_normal().string();
-    if (root.size() > 1 && root.back() == '/') root.pop_back();
-    start.roots.push_back(root);
-  }
+  start.roots = ScanRoots(ctx_, scan_paths_);
   start.started_at = clock.Now();
+  auto classify = ChangeClassifierFor(ctx_, start);
+  if (!classify) return ctx_.ReportError(classify.error());
   auto scan_id = ctx_.store->BeginScan(start);
   if (!scan_id) return ctx_.ReportError(scan_id.error());
 
@@ -273,15 +286,20 @@ int Commands::ScanFs() {
     std::cerr << "mica: scan interrupted; what was found is stored, nothing marked vanished\n";
     return 130;
   }
-  if (auto s = ctx_.store->FinishScan(*scan_id, *stats, clock.Now()); !s) return ctx_.ReportError(s.error());
+  if (auto s = ctx_.store->FinishScan(*scan_id, *stats, clock.Now(), *classify); !s)
+    return ctx_.ReportError(s.error());
 
   if (out_.json) {
     auto scans = ctx_.store->ListScans(1);
     if (scans && !scans->empty()) std::cout << ScanJson(scans->front()).dump(2) << "\n";
   } else if (!scan_quiet_) {
+    auto scans = ctx_.store->ListScans(1);
+    const std::int64_t events = scans && !scans->empty() ? scans->front().events : 0;
     std::cout << fmt::format(
-        "scan #{}: {} files, {} candidates, {} identity sightings, {} errors -> {}\n", *scan_id,
-        stats->files_seen, stats->candidates, stats->identities, stats->errors, ctx_.db_path);
+        "scan #{}: {} files, {} candidates, {} identity sightings, {} errors, {} change events "
+        "-> {}\n",
+        *scan_id, stats->files_seen, stats->candidates, stats->identities, stats->errors, events,
+        ctx_.db_path);
     if (stats->errors)
       std::cout << "  errors: mica inventory errors --scan " << *scan_id << "\n";
   }

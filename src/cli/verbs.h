@@ -26,4 +26,27 @@ void RegisterPolicyVerbs(CLI::App& app, Context& ctx);
 // `alerts list | send` (cmd_alerts.cpp).
 void RegisterAlertsVerbs(CLI::App& app, Context& ctx);
 
+// `people ...`, `intel load | show` (cmd_people.cpp).
+void RegisterPeopleVerbs(CLI::App& app, Context& ctx);
+
+// `events`, `audit verify | proof | tail | export | checkpoint` (cmd_audit.cpp).
+void RegisterAuditVerbs(CLI::App& app, Context& ctx);
+
+// `watch` (cmd_watch.cpp).
+void RegisterWatchVerbs(CLI::App& app, Context& ctx);
+
+// The roots `scan fs` walks for `requested` (empty: the config's, else the defaults),
+// absolute and normalised as the scan records them (commands.cpp).
+std::vector<std::string> ScanRoots(const Context& ctx, const std::vector<std::string>& requested);
+
+// The change classifier a scan that is about to start with `start` finishes with: the
+// config's change rules, and whether it is the baseline of its roots (cmd_audit.cpp).
+[[nodiscard]] Result<store::ChangeClassifier> ChangeClassifierFor(Context& ctx,
+                                                                 const store::ScanStart& start);
+
+// Records a checkpoint of the audit log's head and signs the unsigned ones with the
+// configured [audit] signing_key (none configured: recorded unsigned). Returns the
+// number signed (cmd_audit.cpp).
+[[nodiscard]] Result<int> SignAuditCheckpoints(Context& ctx, UnixSeconds now);
+
 }  // namespace mica::cli

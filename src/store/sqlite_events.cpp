@@ -354,7 +354,10 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
   for (const bool added : {false, true}) {
     auto stmt = db_.Prepare(base + (added ? "s.last_scan_id = ?1 AND s.announced = 0 AND "
                                             "s.present = 1"
-                                          : "s.vanished_scan_id = ?1") +
+                                          // Only what was announced can be removed: a
+                                          // sighting from a failed scan that is gone
+                                          // again was never an event.
+                                          : "s.vanished_scan_id = ?1 AND s.announced = 1") +
                             " ORDER BY l.id, s.position");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(scan_id);

@@ -179,6 +179,25 @@ std::vector<Event> ClassifyFindings(const store::FindingDelta& delta, UnixSecond
   return out;
 }
 
+Result<std::optional<Event>> PolicyChangeEvent(store::Store& store, const std::string& name,
+                                               const std::string& text, UnixSeconds now) {
+  const std::string id = "policy:" + Sha256Hex(AsBytes(text));
+  store::EventFilter filter;
+  filter.type = "policy_changed";
+  auto past = store.ListEvents(filter);
+  if (!past) return tl::unexpected(past.error());
+  if (!past->empty() && past->back().after == id) return std::optional<Event>();
+  Event e;
+  e.at = now;
+  e.type = "policy_changed";
+  e.severity = "info";
+  e.location = name;
+  if (!past->empty()) e.before = past->back().after;
+  e.after = id;
+  e.detail = past->empty() ? "first policy evaluated" : "policy changed since the last check";
+  return std::optional<Event>(std::move(e));
+}
+
 std::string ThresholdName(std::int64_t seconds) {
   if (seconds <= 0) return "expired";
   if (seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";

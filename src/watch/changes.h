@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,13 @@ struct ExpiryThresholds {
 // dedup key so that each crossing is recorded once however often this runs.
 [[nodiscard]] Result<std::vector<store::Event>> ExpiryEvents(store::Store& store, UnixSeconds now,
                                                              const ExpiryThresholds& thresholds);
+
+// A policy_changed event (an administrative action for the audit log) when the SHA-256
+// of `text` differs from the policy last recorded; nullopt when it is the same.
+[[nodiscard]] Result<std::optional<store::Event>> PolicyChangeEvent(store::Store& store,
+                                                                   const std::string& name,
+                                                                   const std::string& text,
+                                                                   UnixSeconds now);
 
 // "30d", "7d", "expired": the name of a threshold in events and dedup keys.
 std::string ThresholdName(std::int64_t seconds);
