@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
+#include "cli/alert_section.h"
 #include "cli/output.h"
 #include "cli/verbs.h"
 #include "core/time.h"
@@ -32,27 +32,6 @@ struct AlertsFlags {
   std::string at;
   OutputFlags out;
 };
-
-// The [alert] section of the configuration in use. (Read from the file here until
-// config.cpp hands the parsed table over with the rest of the config.)
-Result<watch::AlertConfig> LoadAlertConfig(const Context& ctx) {
-  const std::string& path = ctx.config.source;
-  if (path.empty()) return watch::AlertConfig{};
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return Fail(ErrorCode::kInput, path + ":" + std::to_string(e.source().begin.line) + ":" +
-                                       std::to_string(e.source().begin.column) + ": " +
-                                       std::string(e.description()));
-  }
-  const toml::node* alert = root.get("alert");
-  if (!alert) return watch::AlertConfig{};
-  if (!alert->is_table())
-    return Fail(ErrorCode::kInput, path + ":" + std::to_string(alert->source().begin.line) +
-                                       ": [alert] must be a table");
-  return watch::ParseAlertConfig(*alert->as_table(), path);
-}
 
 std::string AlertStatus(const store::AlertRow& a) {
   if (a.delivered_at) return "delivered";
@@ -114,7 +93,7 @@ int Send(Context& ctx, const AlertsFlags& f) {
       return Context::ReportError({ErrorCode::kInvalidArgument, "--at " + f.at + ": " + t.error().message});
     now = *t;
   }
-  auto config = LoadAlertConfig(ctx);
+  auto config = LoadAlertSection(ctx.config);
   if (!config) return Context::ReportError(config.error());
   if (config->sinks.empty())
     return Context::ReportError(
