@@ -110,14 +110,22 @@ struct FindingFilter {
   int limit = 0;
 };
 
-// The audit log (RFC 6962 Merkle tree over entry bodies).
+// The audit log: an RFC 6962 Merkle tree whose leaf `seq` is the event recorded seq-th,
+// with CanonicalEventBody(event) as the leaf input.
 struct AuditEntry {
   std::int64_t seq = 0;
+  std::int64_t event_id = 0;
   UnixSeconds at = 0;
   std::string kind;   // the event type
-  std::string body;   // canonical JSON: the leaf input
-  Bytes leaf_hash;    // as stored (verify recomputes it)
+  std::string body;   // CanonicalEventBody of the event row as stored now
+  Bytes leaf_hash;    // as stored when it was appended (verify recomputes it)
 };
+
+// The leaf input of an event: JSON of every field except dedup_key, audit_seq and
+// location_id, keys in this (sorted) order, no whitespace, times as integers:
+// {"after","at","before","detail","event_id","location","owner","scan_id","severity",
+// "subject","type"}. docs/AUDIT.md shows an example; an outside verifier can rebuild it.
+std::string CanonicalEventBody(const Event& e);
 
 struct AuditHead {
   std::int64_t size = 0;

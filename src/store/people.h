@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -221,8 +222,14 @@ class PeopleStore {
   [[nodiscard]] virtual Result<std::map<std::string, std::string>> OwnersByFingerprint() = 0;
   [[nodiscard]] virtual Result<std::vector<OwnerAssignment>> ListOwners() = 0;
 
-  // Access events. One batch is one transaction.
+  // Access events. Ingest writes one batch (events and aggregate deltas) in one
+  // transaction. The streaming form does the same for batches too large to hold:
+  // AppendAccessEvents opens the transaction on first use and may be called any number
+  // of times; CommitIngest adds the aggregate deltas (its `events` are ignored) and
+  // commits. A store destroyed with an ingest open rolls it back.
   [[nodiscard]] virtual Status Ingest(const IngestBatch& batch) = 0;
+  [[nodiscard]] virtual Status AppendAccessEvents(std::span<const AccessEvent> events) = 0;
+  [[nodiscard]] virtual Status CommitIngest(const IngestBatch& aggregates) = 0;
   [[nodiscard]] virtual Result<IngestState> LoadIngestState() = 0;
   // Most recent first; person "" means everyone.
   [[nodiscard]] virtual Result<std::vector<AccessEvent>> RecentEvents(const std::string& person,

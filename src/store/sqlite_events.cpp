@@ -5,6 +5,7 @@
 // reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
 // recorded at every multiple of checkpoint_interval_ entries and on request.
 #include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
@@ -29,24 +30,6 @@ Bytes PackFrontier(const std::vector<merkle::Hash>& frontier) {
   return out;
 }
 
-// The canonical leaf input of an event: JSON with sorted keys (nlohmann's default
-// object is ordered by key), integers for times, no whitespace.
-std::string AuditBody(const Event& e, std::int64_t seq) {
-  json j = {{"seq", seq},
-            {"event_id", e.id},
-            {"at", e.at},
-            {"type", e.type},
-            {"severity", e.severity},
-            {"scan_id", e.scan_id},
-            {"location", e.location},
-            {"before", e.before},
-            {"after", e.after},
-            {"subject", e.subject},
-            {"owner", e.owner},
-            {"detail", e.detail}};
-  return j.dump();
-}
-
 std::string LocationName(const std::string& kind, const std::string& host,
                          const std::string& path, std::int64_t port, const std::string& sni) {
   if (kind == "file") return path;
@@ -61,9 +44,11 @@ constexpr std::string_view kChangeIdentityColumns =
     "i.spki_sha256, coalesce(i.is_ca, 0), coalesce(i.self_signed, 0), "
     "instr(',' || coalesce(i.eku, '') || ',', ',code_signing,') > 0, i.private_encrypted, "
     "coalesce(i.not_after, 0), s.position, "
-    "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.identity_id = i.id AND o.announced = 1), "
-    "l.id, l.kind, l.host, l.path, l.port, l.sni, "
-    "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.location_id = l.id AND o.announced = 1)";
+    // Asked only where it changes an event (code signing): CASE evaluates lazily.
+    "CASE WHEN instr(',' || coalesce(i.eku, '') || ',', ',code_signing,') > 0 THEN "
+    "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.identity_id = i.id AND o.announced = 1) "
+    "ELSE 0 END, "
+    "l.id, l.kind, l.host, l.path, l.port, l.sni, l.first_scan_id IS s.last_scan_id";
 
 ChangeIdentity ReadChangeIdentity(const Statement& s) {
   ChangeIdentity c;
@@ -129,14 +114,21 @@ Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Ev
   }
   head->Reset();
 
+  // The event id is known before the insert (ids only grow in this transaction), so
+  // the leaf hash, which covers it, goes in with the row.
+  auto next_id = db_.Prepare("SELECT coalesce(max(id), 0) + 1 FROM event");
+  if (!next_id) return tl::unexpected(next_id.error());
+  auto id_row = next_id->Step();
+  if (!id_row) return tl::unexpected(id_row.error());
+  std::int64_t id = next_id->Int(0);
+  next_id->Reset();
+  auto seen = db_.Prepare("SELECT 1 FROM event WHERE dedup_key = ?1");
+  if (!seen) return tl::unexpected(seen.error());
   auto insert_event = db_.Prepare(
-      "INSERT INTO event (at, type, severity, scan_id, location_id, location, before_fp, "
-      "after_fp, subject, owner, detail, dedup_key, audit_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-      "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (dedup_key) DO NOTHING RETURNING id");
+      "INSERT INTO event (id, at, type, severity, scan_id, location_id, location, before_fp, "
+      "after_fp, subject, owner, detail, dedup_key, audit_seq, leaf_hash) VALUES (?1, ?2, ?3, "
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   if (!insert_event) return tl::unexpected(insert_event.error());
-  auto insert_entry = db_.Prepare(
-      "INSERT INTO audit_entry (seq, at, kind, body, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!insert_entry) return tl::unexpected(insert_entry.error());
   auto insert_checkpoint = db_.Prepare(
       "INSERT INTO audit_checkpoint (size, root, at) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (size) DO NOTHING");
@@ -144,21 +136,25 @@ Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Ev
 
   for (Event& e : events) {
     const auto seq = static_cast<std::int64_t>(range.size());
-    auto inserted =
-        insert_event
-            ->Bind(e.at, e.type, e.severity,
-                   e.scan_id ? std::optional<std::int64_t>(e.scan_id) : std::nullopt,
-                   e.location_id ? std::optional<std::int64_t>(e.location_id) : std::nullopt,
-                   e.location, e.before, e.after, e.subject, e.owner, e.detail,
-                   e.dedup_key.empty() ? std::optional<std::string>() : e.dedup_key, seq)
-            .Step();
-    if (!inserted) return tl::unexpected(inserted.error());
-    if (!*inserted) continue;  // dedup_key already recorded
-    e.id = insert_event->Int(0);
-    insert_event->Reset();
-    const std::string body = AuditBody(e, seq);
-    const merkle::Hash leaf = merkle::LeafHash(AsBytes(body));
-    if (auto s = insert_entry->Bind(seq, e.at, e.type, body, ByteView(leaf)).Run(); !s)
+    if (!e.dedup_key.empty()) {
+      auto dup = seen->Bind(e.dedup_key).Step();
+      if (!dup) return tl::unexpected(dup.error());
+      seen->Reset();
+      if (*dup) continue;  // recorded before
+    }
+    e.id = id++;
+    e.audit_seq = seq;
+    const merkle::Hash leaf = merkle::LeafHash(AsBytes(CanonicalEventBody(e)));
+    if (auto s = insert_event
+                     ->Bind(e.id, e.at, e.type, e.severity,
+                            e.scan_id ? std::optional<std::int64_t>(e.scan_id) : std::nullopt,
+                            e.location_id ? std::optional<std::int64_t>(e.location_id)
+                                          : std::nullopt,
+                            e.location, e.before, e.after, e.subject, e.owner, e.detail,
+                            e.dedup_key.empty() ? std::optional<std::string>() : e.dedup_key, seq,
+                            ByteView(leaf))
+                     .Run();
+        !s)
       return tl::unexpected(s.error());
     range.Append(leaf);
     if (checkpoint_interval_ > 0 &&
@@ -292,10 +288,19 @@ Status SqliteStore::SignCheckpoint(std::int64_t size, const std::string& key_id,
   return {};
 }
 
+namespace {
+
+AuditEntry ReadAuditEntry(const Statement& s) {
+  const Event e = ReadEvent(s, 0);
+  return {e.audit_seq, e.id, e.at, e.type, CanonicalEventBody(e), s.Blob(kEventColumnCount)};
+}
+
+}  // namespace
+
 Result<std::vector<AuditEntry>> SqliteStore::ReadAudit(std::int64_t from, std::int64_t limit) {
-  auto stmt = db_.Prepare(
-      "SELECT seq, at, kind, body, leaf_hash FROM audit_entry WHERE seq >= ?1 ORDER BY seq "
-      "LIMIT ?2");
+  auto stmt = db_.Prepare("SELECT " + std::string(kEventColumns) +
+                          ", e.leaf_hash FROM event e WHERE e.audit_seq >= ?1 "
+                          "ORDER BY e.audit_seq LIMIT ?2");
   if (!stmt) return Failed(stmt.error());
   stmt->Bind(from, limit > 0 ? limit : std::int64_t{-1});
   std::vector<AuditEntry> out;
@@ -303,25 +308,20 @@ Result<std::vector<AuditEntry>> SqliteStore::ReadAudit(std::int64_t from, std::i
     auto row = stmt->Step();
     if (!row) return Failed(row.error());
     if (!*row) break;
-    out.push_back({stmt->Int(0), stmt->Int(1), stmt->Text(2), stmt->Text(3), stmt->Blob(4)});
+    out.push_back(ReadAuditEntry(*stmt));
   }
   return out;
 }
 
 Status SqliteStore::ScanAudit(const std::function<void(const AuditEntry&)>& visit) {
-  auto stmt = db_.Prepare("SELECT seq, at, kind, body, leaf_hash FROM audit_entry ORDER BY seq");
+  auto stmt = db_.Prepare("SELECT " + std::string(kEventColumns) +
+                          ", e.leaf_hash FROM event e ORDER BY e.audit_seq");
   if (!stmt) return Failed(stmt.error());
-  AuditEntry e;
   for (;;) {
     auto row = stmt->Step();
     if (!row) return Failed(row.error());
     if (!*row) break;
-    e.seq = stmt->Int(0);
-    e.at = stmt->Int(1);
-    e.kind = stmt->Text(2);
-    e.body = stmt->Text(3);
-    e.leaf_hash = stmt->Blob(4);
-    visit(e);
+    visit(ReadAuditEntry(*stmt));
   }
   return {};
 }
@@ -332,7 +332,7 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
   set.scan_id = scan_id;
   set.scan_kind = kind;
   set.at = at;
-  std::map<std::int64_t, std::size_t> index;  // location id -> set.locations
+  std::unordered_map<std::int64_t, std::size_t> index;  // location id -> set.locations
   auto location_of = [&](const Statement& s, int first) -> LocationChange& {
     const std::int64_t id = s.Int(first);
     auto [it, fresh] = index.emplace(id, set.locations.size());
@@ -357,8 +357,7 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
                                           // Only what was announced can be removed: a
                                           // sighting from a failed scan that is gone
                                           // again was never an event.
-                                          : "s.vanished_scan_id = ?1 AND s.announced = 1") +
-                            " ORDER BY l.id, s.position");
+                                          : "s.vanished_scan_id = ?1 AND s.announced = 1"));
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(scan_id);
     for (;;) {
@@ -375,7 +374,7 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
       ", l.prev_mode, l.mode FROM location l JOIN sighting s ON s.location_id = l.id "
       "JOIN identity i ON i.id = s.identity_id WHERE l.last_scan_id = ?1 AND l.kind = 'file' "
       "AND l.prev_mode IS NOT NULL AND l.mode IS NOT NULL AND l.prev_mode != l.mode "
-      "AND s.present = 1 ORDER BY l.id, s.position");
+      "AND s.present = 1");
   if (!modes) return tl::unexpected(modes.error());
   modes->Bind(scan_id);
   for (;;) {
@@ -463,8 +462,8 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
   for (const FindingRecord& f : current) {
     FindingKey key{f.rule, f.fingerprint, f.location};
     if (!seen.emplace(key, true).second) continue;  // reported twice in one check
-    const std::optional<std::int64_t> until =
-        f.accepted_until ? std::optional<std::int64_t>(f.accepted_until) : std::nullopt;
+    // 0 = no end (an optional here trips GCC 12's -Wmaybe-uninitialized at -O3).
+    const std::int64_t until = f.accepted_until;
     if (auto it = was_open.find(key); it != was_open.end()) {
       if (auto s = refresh
                        ->Bind(it->second.id, f.severity, f.evidence, now, NonEmpty(f.accepted_by),

@@ -338,34 +338,73 @@ Result<std::map<std::string, std::string>> SqlitePeopleStore::OwnersByFingerprin
 // Ingest
 
 Status SqlitePeopleStore::Ingest(const IngestBatch& b) {
-  auto tx = Transaction::Begin(db_);
-  if (!tx) return Failed(tx.error());
-  for (const auto& e : b.events) {
-    insert_event_.Bind(e.at, e.person, e.source_ip, e.device, e.user_agent, e.action, e.target,
-                       e.mfa_device, e.session, e.country, e.asn, e.intel);
-    if (auto s = insert_event_.Run(); !s) return Failed(s.error());
+  if (auto s = AppendAccessEvents(b.events); !s) return s;
+  return CommitIngest(b);
+}
+
+Status SqlitePeopleStore::AppendAccessEvents(std::span<const AccessEvent> events) {
+  if (!ingest_) {
+    auto tx = Transaction::Begin(db_);
+    if (!tx) return Failed(tx.error());
+    ingest_.emplace(std::move(*tx));
   }
+  // The hot loop binds with SQLITE_STATIC (the events outlive each step) rather than
+  // through Statement::Bind, which copies every string (SQLITE_TRANSIENT).
+  sqlite3_stmt* ins = insert_event_.get();
+  for (const auto& e : events) {
+    ::sqlite3_reset(ins);
+    ::sqlite3_bind_int64(ins, 1, e.at);
+    int col = 2;
+    for (const std::string* v : {&e.person, &e.source_ip, &e.device, &e.user_agent, &e.action,
+                                 &e.target, &e.mfa_device, &e.session, &e.country})
+      ::sqlite3_bind_text(ins, col++, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
+    ::sqlite3_bind_int64(ins, 11, e.asn);
+    ::sqlite3_bind_text(ins, 12, e.intel.data(), static_cast<int>(e.intel.size()), SQLITE_STATIC);
+    int rc = ::sqlite3_step(ins);
+    if (rc != SQLITE_DONE) {
+      Error err = SqliteError(rc, std::string("storing an access event: ") + ::sqlite3_errmsg(db_.get()));
+      ::sqlite3_reset(ins);
+      ingest_.reset();  // rolls back
+      return Failed(err);
+    }
+  }
+  ::sqlite3_reset(ins);
+  ::sqlite3_clear_bindings(ins);
+  return {};
+}
+
+Status SqlitePeopleStore::CommitIngest(const IngestBatch& b) {
+  if (!ingest_) {
+    auto tx = Transaction::Begin(db_);
+    if (!tx) return Failed(tx.error());
+    ingest_.emplace(std::move(*tx));
+  }
+  // Any failure below leaves through ingest_.reset(): the whole batch rolls back.
+  auto fail = [&](const Error& e) {
+    ingest_.reset();
+    return Failed(e);
+  };
   for (const auto& h : b.hours)
     if (auto s = upsert_hour_.Bind(h.day, h.person, h.hour, h.events).Run(); !s)
-      return Failed(s.error());
+      return fail(s.error());
   for (const auto& c : b.countries)
     if (auto s = upsert_country_.Bind(c.day, c.person, c.country, c.events, c.first_at, c.last_at)
                      .Run();
         !s)
-      return Failed(s.error());
+      return fail(s.error());
   for (const auto& l : b.links)
     if (auto s = upsert_link_.Bind(l.kind, l.value, l.person, l.first_at, l.last_at, l.events).Run();
         !s)
-      return Failed(s.error());
+      return fail(s.error());
   for (const auto& x : b.sessions)
     if (auto s = upsert_session_.Bind(x.session, x.person, x.first_at, x.last_at, x.events).Run();
         !s)
-      return Failed(s.error());
+      return fail(s.error());
   for (const auto& t : b.travel) {
     upsert_travel_.Bind(t.person, t.at, t.has_geo, nullptr, nullptr, t.country, t.ip);
     ::sqlite3_bind_double(upsert_travel_.get(), 4, t.lat);
     ::sqlite3_bind_double(upsert_travel_.get(), 5, t.lon);
-    if (auto s = upsert_travel_.Run(); !s) return Failed(s.error());
+    if (auto s = upsert_travel_.Run(); !s) return fail(s.error());
   }
   for (const auto& o : b.observations)
     if (auto s = upsert_observation_
@@ -373,12 +412,14 @@ Status SqlitePeopleStore::Ingest(const IngestBatch& b) {
                            o.evidence)
                      .Run();
         !s)
-      return Failed(s.error());
+      return fail(s.error());
   for (const auto& u : b.uses)
     if (auto s = upsert_use_.Bind(u.target, u.kind, u.value, u.first_at, u.last_at, u.events).Run();
         !s)
-      return Failed(s.error());
-  if (auto s = tx->Commit(); !s) return Failed(s.error());
+      return fail(s.error());
+  auto tx = std::move(*ingest_);
+  ingest_.reset();
+  if (auto s = tx.Commit(); !s) return Failed(s.error());
   return {};
 }
 

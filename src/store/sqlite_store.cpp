@@ -202,8 +202,8 @@ Status SqliteStore::PrepareStatements() {
        "ON CONFLICT (kind, fingerprint) DO UPDATE SET first_seen = first_seen RETURNING id"},
       {&upsert_location_,
        "INSERT INTO location (kind, host, path, port, sni, mode, uid, gid, owner, group_name, "
-       "size, mtime, first_seen, last_seen, last_scan_id) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14) "
+       "size, mtime, first_seen, last_seen, last_scan_id, first_scan_id) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?14) "
        "ON CONFLICT (kind, host, path, port, sni) DO UPDATE SET "
        // The mode before this scan, for "private key newly readable" (change detection).
        // Every SET expression reads the old row; a second upsert in the same scan keeps

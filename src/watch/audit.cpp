@@ -1,6 +1,6 @@
 #include "watch/audit.h"
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
 
 #include "core/merkle.h"
 
@@ -55,6 +55,7 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
   std::int64_t expected = 0;
   // The first entry found wrong; a checkpoint mismatch after it is its consequence.
   std::int64_t first_bad = -1;
+  std::int64_t last_id = 0;
   auto check_checkpoints = [&]() {
     while (next_cp < checkpoints->size() &&
            (*checkpoints)[next_cp].size <= static_cast<std::int64_t>(range.size())) {
@@ -90,16 +91,14 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
                          " was altered: its body does not match its stored leaf hash");
       if (first_bad < 0) first_bad = e.seq;
     }
-    const auto body = nlohmann::json::parse(e.body, nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || !body.contains("seq") || !body["seq"].is_number_integer()) {
-      problem(e.seq, "entry " + std::to_string(e.seq) + " has a body that is not an audit entry");
-      if (first_bad < 0) first_bad = e.seq;
-    } else if (body["seq"].get<std::int64_t>() != e.seq) {
-      problem(e.seq, "entry " + std::to_string(e.seq) + " holds the body of entry " +
-                         std::to_string(body["seq"].get<std::int64_t>()) +
-                         ": entries were reordered");
-      if (first_bad < 0) first_bad = e.seq;
+    // Event ids grow with the log: an id lower than the one before means the entry
+    // before this one sits at the wrong position (swapped or moved).
+    if (e.event_id <= last_id && e.seq > 0) {
+      problem(e.seq - 1, "entry " + std::to_string(e.seq - 1) +
+                             " is out of place: entries were reordered around it");
+      if (first_bad < 0 || first_bad > e.seq - 1) first_bad = e.seq - 1;
     }
+    last_id = e.event_id;
     range.Append(leaf);
     ++expected;
     ++report.entries;
@@ -143,6 +142,14 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
     else
       problem(-1, "checkpoint " + std::to_string(c.size) + " has a signature that does not verify");
   }
+  // Entries named exactly first, in log order; findings about ranges (checkpoints, the
+  // head) after them. A swap is only seen one entry later, after the checkpoint that
+  // covers it may already have been reported.
+  std::stable_sort(report.problems.begin(), report.problems.end(),
+                   [](const AuditProblem& a, const AuditProblem& b) {
+                     if ((a.seq < 0) != (b.seq < 0)) return a.seq >= 0;
+                     return a.seq >= 0 && a.seq < b.seq;
+                   });
   if (report.unsigned_checkpoints > 0)
     report.warnings.push_back(std::to_string(report.unsigned_checkpoints) +
                               " checkpoint(s) are not signed (configure [audit] signing_key)");

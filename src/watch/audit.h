@@ -1,8 +1,8 @@
-// The tamper-evident audit log over the store's audit_entry table: checkpoint signing,
+// The tamper-evident audit log over the store's event table: checkpoint signing,
 // full verification, inclusion proofs. docs/AUDIT.md explains the format.
 //
-// The log is an RFC 9162 Merkle tree whose leaves are the entries' canonical JSON
-// bodies. A checkpoint is a tree head (size, root) signed with the operator's key over
+// The log is an RFC 9162 Merkle tree whose leaves are the events' canonical JSON
+// bodies (store::CanonicalEventBody). A checkpoint is a tree head (size, root) signed with the operator's key over
 // the text CheckpointText() returns, in the spirit of the C2SP tlog-checkpoint note.
 #pragma once
 

@@ -95,8 +95,8 @@ const std::vector<int> kPositions = {0, 1, 999, 1000, 4321, 9998, 9999};
 
 TEST_F(AuditTest, EveryModifiedEntryIsNamed) {
   for (int seq : kPositions) {
-    auto r = Tampered("UPDATE audit_entry SET body = replace(body, 'certificate', 'private_key') "
-                      "WHERE seq = " + std::to_string(seq));
+    auto r = Tampered("UPDATE event SET detail = 'private_key' WHERE audit_seq = " +
+                      std::to_string(seq));
     ASSERT_FALSE(r.ok) << seq;
     EXPECT_EQ(r.problems[0].seq, seq) << r.problems[0].what;
     EXPECT_NE(r.problems[0].what.find("altered"), std::string::npos) << r.problems[0].what;
@@ -105,7 +105,7 @@ TEST_F(AuditTest, EveryModifiedEntryIsNamed) {
 
 TEST_F(AuditTest, EveryDeletedEntryIsNamed) {
   for (int seq : kPositions) {
-    auto r = Tampered("DELETE FROM audit_entry WHERE seq = " + std::to_string(seq));
+    auto r = Tampered("DELETE FROM event WHERE audit_seq = " + std::to_string(seq));
     ASSERT_FALSE(r.ok) << seq;
     EXPECT_EQ(r.problems[0].seq, seq) << r.problems[0].what;
     EXPECT_NE(r.problems[0].what.find(seq == kEntries - 1 ? "truncated" : "missing"),
@@ -117,37 +117,43 @@ TEST_F(AuditTest, EveryDeletedEntryIsNamed) {
 TEST_F(AuditTest, EverySwapOfNeighboursIsNamed) {
   for (int seq : {0, 999, 4321, 9998}) {
     const std::string a = std::to_string(seq), b = std::to_string(seq + 1);
-    auto r = Tampered("UPDATE audit_entry SET seq = -1 WHERE seq = " + a +
-                      "; UPDATE audit_entry SET seq = " + a + " WHERE seq = " + b +
-                      "; UPDATE audit_entry SET seq = " + b + " WHERE seq = -1;");
+    auto r = Tampered("UPDATE event SET audit_seq = -1 WHERE audit_seq = " + a +
+                      "; UPDATE event SET audit_seq = " + a + " WHERE audit_seq = " + b +
+                      "; UPDATE event SET audit_seq = " + b + " WHERE audit_seq = -1;");
     ASSERT_FALSE(r.ok) << seq;
     EXPECT_EQ(r.problems[0].seq, seq) << r.problems[0].what;
     EXPECT_NE(r.problems[0].what.find("reordered"), std::string::npos) << r.problems[0].what;
+    // The swapped entries keep their own leaf hashes: the signed checkpoint after them
+    // no longer matches either.
   }
 }
 
 TEST_F(AuditTest, TruncationIsNamedEvenWithTheHeadRewritten) {
-  auto r = Tampered("DELETE FROM audit_entry WHERE seq >= 9500");
+  auto r = Tampered("DELETE FROM event WHERE audit_seq >= 9500");
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(r.problems[0].seq, 9500);
   EXPECT_NE(r.problems[0].what.find("truncated"), std::string::npos);
   // Rewriting the head to the shorter size still leaves the signed 10,000 checkpoint.
-  auto r2 = Tampered("DELETE FROM audit_entry WHERE seq >= 9500; UPDATE audit_head SET size = 9500");
+  auto r2 = Tampered("DELETE FROM event WHERE audit_seq >= 9500; UPDATE audit_head SET size = 9500");
   ASSERT_FALSE(r2.ok);
   EXPECT_EQ(r2.problems[0].seq, 9500) << r2.problems[0].what;
 }
 
 TEST_F(AuditTest, AlteringBodyAndHashTogetherIsCaughtByTheSignedCheckpoint) {
-  // The attacker recomputes the stored leaf hash (with SQLite's own functions there is no
-  // SHA-256, so the test puts in the hash of the altered body computed here).
-  const std::string body_sql = "SELECT body FROM audit_entry WHERE seq = 4321";
-  const std::string copy_body =
-      mica::testing::ShellOutput("sqlite3 " + *dir_ / "pristine.db" + " \"" + body_sql + "\"");
-  std::string altered = copy_body.substr(0, copy_body.size() - 1);  // drop the newline
-  altered.replace(altered.find("certificate"), 11, "private_key");
+  // The attacker recomputes the stored leaf hash of the altered row (the leaf input is
+  // documented: store::CanonicalEventBody).
+  auto pristine = store::Store::Open(*dir_ / "pristine.db");
+  ASSERT_TRUE(pristine);
+  auto entry = (*pristine)->ReadAudit(4321, 1);
+  ASSERT_TRUE(entry);
+  ASSERT_EQ(entry->size(), 1u);
+  std::string altered = (*entry)[0].body;
+  const std::string from = "\"detail\":\"certificate\"";
+  ASSERT_NE(altered.find(from), std::string::npos) << altered;
+  altered.replace(altered.find(from), from.size(), "\"detail\":\"private_key\"");
   const auto leaf = merkle::LeafHash(AsBytes(altered));
-  auto r = Tampered("UPDATE audit_entry SET body = replace(body, 'certificate', 'private_key'), "
-                    "leaf_hash = X'" + ToHex(leaf) + "' WHERE seq = 4321");
+  auto r = Tampered("UPDATE event SET detail = 'private_key', leaf_hash = X'" + ToHex(leaf) +
+                    "' WHERE audit_seq = 4321");
   ASSERT_FALSE(r.ok);
   EXPECT_NE(r.problems[0].what.find("[4000, 5000)"), std::string::npos) << r.problems[0].what;
   // Forging the checkpoint roots too leaves signatures that do not verify.

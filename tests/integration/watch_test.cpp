@@ -181,12 +181,12 @@ TEST_F(WatchTest, AuditVerifyNamesTheEntryAlteredInSqlite) {
   json proof = Mica("audit proof 3");
   EXPECT_TRUE(proof["verified"].get<bool>());
   ASSERT_EQ(Shell("sqlite3 '" + dir_ / "mica.db" +
-                  "' \"UPDATE audit_entry SET body = replace(body, 'info', 'low') WHERE seq = 3\""),
+                  "' \"UPDATE event SET severity = 'low' WHERE audit_seq = 3\""),
             0);
   json bad = Mica("audit verify --json", 1);
   EXPECT_FALSE(bad["ok"].get<bool>());
   EXPECT_EQ(bad["first_bad_entry"], 3);
-  ASSERT_EQ(Shell("sqlite3 '" + dir_ / "mica.db" + "' \"DELETE FROM audit_entry WHERE seq = 1\""), 0);
+  ASSERT_EQ(Shell("sqlite3 '" + dir_ / "mica.db" + "' \"DELETE FROM event WHERE audit_seq = 1\""), 0);
   json gone = Mica("audit verify --json", 1);
   EXPECT_EQ(gone["first_bad_entry"], 1);
 }

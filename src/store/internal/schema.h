@@ -145,6 +145,7 @@ CREATE INDEX sighting_vanished_scan ON sighting (vanished_scan_id)
   WHERE vanished_scan_id IS NOT NULL;
 ALTER TABLE location ADD COLUMN prev_mode INTEGER;
 ALTER TABLE location ADD COLUMN last_scan_id INTEGER;
+ALTER TABLE location ADD COLUMN first_scan_id INTEGER;
 ALTER TABLE scan ADD COLUMN events INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE finding (
@@ -166,6 +167,9 @@ CREATE UNIQUE INDEX finding_open ON finding (rule, fingerprint, location)
   WHERE resolved_at IS NULL;
 CREATE INDEX finding_fingerprint ON finding (fingerprint);
 
+-- Every event is also a leaf of the audit log: leaf number audit_seq (0-based) of an
+-- RFC 6962 Merkle tree whose leaf input is the event's canonical JSON
+-- (store::CanonicalEventBody) and whose stored hash is leaf_hash.
 CREATE TABLE event (
   id          INTEGER PRIMARY KEY,
   at          INTEGER NOT NULL,
@@ -179,20 +183,13 @@ CREATE TABLE event (
   subject     TEXT NOT NULL,
   owner       TEXT NOT NULL,
   detail      TEXT NOT NULL,
-  dedup_key   TEXT UNIQUE,
-  audit_seq   INTEGER NOT NULL
+  dedup_key   TEXT,
+  audit_seq   INTEGER NOT NULL UNIQUE,
+  leaf_hash   BLOB NOT NULL
 );
-CREATE INDEX event_at ON event (at);
+-- Most events have no dedup key: a partial index keeps them out of it.
+CREATE UNIQUE INDEX event_dedup ON event (dedup_key) WHERE dedup_key IS NOT NULL;
 
--- The audit log: leaf `seq` (0-based) of an RFC 6962 Merkle tree whose leaf input is
--- `body`, the entry's canonical JSON.
-CREATE TABLE audit_entry (
-  seq       INTEGER PRIMARY KEY,
-  at        INTEGER NOT NULL,
-  kind      TEXT NOT NULL,
-  body      TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL
-);
 -- The tree head after the last append and the hashes of its perfect subtrees (the
 -- compact range), so an append costs O(log n) instead of re-reading the log.
 CREATE TABLE audit_head (

@@ -2,6 +2,9 @@
 // to the store module.
 #pragma once
 
+#include <optional>
+#include <span>
+
 #include "store/internal/sqlite.h"
 #include "store/people.h"
 
@@ -30,6 +33,8 @@ class SqlitePeopleStore final : public PeopleStore {
   Result<std::vector<OwnerAssignment>> ListOwners() override;
 
   Status Ingest(const IngestBatch& batch) override;
+  Status AppendAccessEvents(std::span<const AccessEvent> events) override;
+  Status CommitIngest(const IngestBatch& aggregates) override;
   Result<IngestState> LoadIngestState() override;
   Result<std::vector<AccessEvent>> RecentEvents(const std::string& person, int limit) override;
   Result<std::int64_t> CountEvents() override;
@@ -55,6 +60,7 @@ class SqlitePeopleStore final : public PeopleStore {
                                              int limit);
 
   Database& db_;
+  std::optional<Transaction> ingest_;  // open between AppendAccessEvents and CommitIngest
   Statement insert_event_, upsert_hour_, upsert_country_, upsert_link_, upsert_session_,
       upsert_travel_, upsert_observation_, upsert_use_;
 };
