@@ -4,11 +4,10 @@
 // transaction. The tree head and its compact range live in audit_head, so an append
 // reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
 // recorded at every multiple of checkpoint_interval_ entries and on request.
-#include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -395,7 +394,15 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
 
 namespace {
 
-using FindingKey = std::tuple<std::string, std::string, std::string>;
+// rule, fingerprint and location, NUL-separated (none of them holds a NUL).
+std::string Key(const FindingRecord& f) {
+  std::string k;
+  k.reserve(f.rule.size() + f.fingerprint.size() + f.location.size() + 2);
+  k.append(f.rule).push_back('\0');
+  k.append(f.fingerprint).push_back('\0');
+  k.append(f.location);
+  return k;
+}
 
 constexpr std::string_view kFindingColumns =
     "id, rule, fingerprint, location, severity, evidence, opened_at, last_seen_at, "
@@ -436,41 +443,52 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
                           "(SELECT value FROM json_each(?1)))");
   if (!open) return Failed(open.error());
   open->Bind(json(rules).dump());
-  std::map<FindingKey, FindingRecord> was_open;
+  std::unordered_map<std::string, FindingRecord> was_open;
   for (;;) {
     auto row = open->Step();
     if (!row) return Failed(row.error());
     if (!*row) break;
     FindingRecord f = ReadFinding(*open);
-    FindingKey key{f.rule, f.fingerprint, f.location};
+    std::string key = Key(f);
     was_open.emplace(std::move(key), std::move(f));
   }
+  // Still-open findings are seen again now: one statement for all of them, then a
+  // per-row update only where the content changed (usually none of 100,000).
+  auto seen_now = db_.Prepare("UPDATE finding SET last_seen_at = ?2 WHERE resolved_at IS NULL "
+                              "AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
+  if (!seen_now) return Failed(seen_now.error());
   auto insert = db_.Prepare(
       "INSERT INTO finding (rule, fingerprint, location, severity, evidence, opened_at, "
       "last_seen_at, accepted_by, accepted_reason, accepted_until) VALUES (?1, ?2, ?3, ?4, ?5, "
       "?6, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING RETURNING id");
   auto refresh = db_.Prepare(
-      "UPDATE finding SET severity = ?2, evidence = ?3, last_seen_at = ?4, accepted_by = ?5, "
-      "accepted_reason = ?6, accepted_until = ?7 WHERE id = ?1");
+      "UPDATE finding SET severity = ?2, evidence = ?3, accepted_by = ?4, accepted_reason = ?5, "
+      "accepted_until = ?6 WHERE id = ?1");
   auto resolve = db_.Prepare("UPDATE finding SET resolved_at = ?2 WHERE id = ?1");
   if (!insert) return Failed(insert.error());
   if (!refresh) return Failed(refresh.error());
   if (!resolve) return Failed(resolve.error());
 
   FindingDelta delta;
-  std::map<FindingKey, bool> seen;
+  std::unordered_set<std::string> seen;
+  seen.reserve(current.size());
   for (const FindingRecord& f : current) {
-    FindingKey key{f.rule, f.fingerprint, f.location};
-    if (!seen.emplace(key, true).second) continue;  // reported twice in one check
+    std::string key = Key(f);
+    if (!seen.insert(key).second) continue;  // reported twice in one check
     // 0 = no end (an optional here trips GCC 12's -Wmaybe-uninitialized at -O3).
     const std::int64_t until = f.accepted_until;
     if (auto it = was_open.find(key); it != was_open.end()) {
-      if (auto s = refresh
-                       ->Bind(it->second.id, f.severity, f.evidence, now, NonEmpty(f.accepted_by),
-                              NonEmpty(f.accepted_reason), until)
-                       .Run();
-          !s)
-        return Failed(s.error());
+      const FindingRecord& old = it->second;
+      if (old.severity != f.severity || old.evidence != f.evidence ||
+          old.accepted_by != f.accepted_by || old.accepted_reason != f.accepted_reason ||
+          old.accepted_until != f.accepted_until) {
+        if (auto s = refresh
+                         ->Bind(old.id, f.severity, f.evidence, NonEmpty(f.accepted_by),
+                                NonEmpty(f.accepted_reason), until)
+                         .Run();
+            !s)
+          return Failed(s.error());
+      }
       was_open.erase(it);
       ++delta.still_open;
       continue;
@@ -492,6 +510,7 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
     f.resolved_at = now;
     delta.resolved.push_back(std::move(f));
   }
+  if (auto s = seen_now->Bind(json(rules).dump(), now).Run(); !s) return Failed(s.error());
   if (classify) {
     auto recorded = AppendEventsLocked(classify(delta));
     if (!recorded) return Failed(recorded.error());
