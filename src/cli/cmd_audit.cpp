@@ -12,6 +12,7 @@
 #include "cli/verbs.h"
 #include "core/time.h"
 #include "watch/audit.h"
+#include "store/people.h"
 #include "watch/changes.h"
 #include "x509/signing.h"
 
@@ -23,6 +24,9 @@ Result<store::ChangeClassifier> ChangeClassifierFor(Context& ctx, const store::S
   watch::ChangeRules rules;
   if (!ctx.config.trust_store_globs.empty()) rules.trust_store_globs = ctx.config.trust_store_globs;
   rules.quiet_baseline = ctx.config.quiet_baseline;
+  auto owners = ctx.store->People().OwnersByFingerprint();
+  if (!owners) return tl::unexpected(owners.error());
+  rules.owners = std::move(*owners);
   auto scans = ctx.store->ListScans(0);
   if (!scans) return tl::unexpected(scans.error());
   return watch::MakeChangeClassifier(std::move(rules), watch::IsBaseline(start, *scans));

@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "policy/policy_file.h"
 #include "policy/rules.h"
+#include "store/people.h"
 #include "watch/changes.h"
 #include "x509/parse.h"
 
@@ -191,8 +192,12 @@ Result<Stored> StoreFindings(Context& ctx, const PolicyFlags& f, const std::vect
     }
     records.push_back(std::move(r));
   }
-  auto delta = ctx.store->SyncFindings(rules, records, now, [now](const store::FindingDelta& d) {
-    return watch::ClassifyFindings(d, now);
+  auto owners = ctx.store->People().OwnersByFingerprint();
+  if (!owners) return tl::unexpected(owners.error());
+  auto delta = ctx.store->SyncFindings(rules, records, now, [&](const store::FindingDelta& d) {
+    auto events = watch::ClassifyFindings(d, now);
+    watch::SetOwners(events, *owners);
+    return events;
   });
   if (!delta) return tl::unexpected(delta.error());
   return Stored{delta->opened.size(), delta->resolved.size()};
@@ -238,7 +243,9 @@ int Check(Context& ctx, const PolicyFlags& f) {
     ids.push_back(std::move(row.identity));
     wheres.push_back(first);
   }
-  auto inv = policy::CheckInventory(ids, wheres, *p, now);
+  auto owners = ctx.store->People().OwnersByFingerprint();
+  if (!owners) return Context::ReportError(owners.error());
+  auto inv = policy::CheckInventory(ids, wheres, *p, now, &*owners);
   findings.insert(findings.end(), inv.begin(), inv.end());
   auto stored = StoreFindings(ctx, f, findings, now);
   if (!stored) return Context::ReportError(stored.error());

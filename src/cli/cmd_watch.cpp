@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "discover/fs_scan.h"
+#include "store/people.h"
 #include "watch/changes.h"
 #include "watch/dispatch.h"
 #include "watch/schedule.h"
@@ -242,6 +243,8 @@ class Watcher {
       spdlog::error("expiry: {}", events.error().message);
       return false;
     }
+    if (auto owners = ctx_.store->People().OwnersByFingerprint(); owners)
+      watch::SetOwners(*events, *owners);
     auto recorded = ctx_.store->AppendEvents(*events);
     if (!recorded) {
       spdlog::error("expiry: {}", recorded.error().message);

@@ -42,6 +42,7 @@ const std::vector<RuleInfo> kRules = {
     {"rfc5280-aki-missing", kLow, "without an AKI, chain building across key rollovers fails (RFC 5280 4.2.1.1)"},
     {"spki-reused", kMed, "one key in several certificates: revoking one leaves the key trusted elsewhere"},
     {"private-key-without-certificate", kLow, "an orphan private key is unowned, unrotated and still usable"},
+    {"no-owner", kLow, "an identity nobody owns is renewed by nobody, and its alerts reach nobody"},
 };
 
 bool Glob(const std::string& pattern, const std::string& path) {
@@ -256,7 +257,8 @@ std::vector<Finding> CheckIdentity(const Identity& id, const Where& where, const
 }
 
 std::vector<Finding> CheckInventory(const std::vector<Identity>& ids, const std::vector<Where>& wheres,
-                                    const Policy& p, UnixSeconds now) {
+                                    const Policy& p, UnixSeconds now,
+                                    const std::map<std::string, std::string>* owners) {
   std::vector<Finding> out;
   std::map<std::string, std::vector<std::size_t>> certs_by_spki;
   for (std::size_t i = 0; i < ids.size(); ++i)
@@ -276,6 +278,15 @@ std::vector<Finding> CheckInventory(const std::vector<Identity>& ids, const std:
     if (certs_by_spki.count(ids[i].key.spki_sha256)) continue;
     Checker add(ids[i], wheres[i], p, out);
     add.Add("private-key-without-certificate", "no certificate in the inventory has this key");
+  }
+  // "Once owners exist": an inventory where nobody has assigned any owner is not judged
+  // on ownership.
+  if (owners && !owners->empty()) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (owners->count(ids[i].fingerprint)) continue;
+      Checker add(ids[i], wheres[i], p, out);
+      add.Add("no-owner", "no owner rule or assignment covers this identity (mica people owners)");
+    }
   }
   ApplyExceptions(out, p, now);
   return out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,12 +87,14 @@ struct Where {
 std::vector<Finding> CheckIdentity(const x509::Identity& id, const Where& where, const Policy& policy,
                                    UnixSeconds now);
 
-// Rules over the set: one SPKI in several certificates (spki-reused) and private keys
-// with no certificate of the same key (private-key-without-certificate). `ids[i]` was
-// seen at `wheres[i]`.
+// Rules over the set: one SPKI in several certificates (spki-reused), private keys
+// with no certificate of the same key (private-key-without-certificate), and, when
+// `owners` (fingerprint -> owner) holds any owner at all, identities without one
+// (no-owner). `ids[i]` was seen at `wheres[i]`.
 std::vector<Finding> CheckInventory(const std::vector<x509::Identity>& ids,
                                     const std::vector<Where>& wheres, const Policy& policy,
-                                    UnixSeconds now);
+                                    UnixSeconds now,
+                                    const std::map<std::string, std::string>* owners = nullptr);
 
 // Applies the exceptions of `policy` to `findings` (sets `accepted`).
 void ApplyExceptions(std::vector<Finding>& findings, const Policy& policy, UnixSeconds now);

@@ -231,6 +231,26 @@ TEST(Rules, InventoryRulesSpkiReuseAndOrphanKeys) {
   EXPECT_EQ(orphans, 1);
 }
 
+TEST(Rules, NoOwnerOnlyOnceOwnersExist) {
+  auto a = Parse(MakeCertificate(Good()).cert_pem);
+  auto b = Parse(MakeCertificate(Good()).cert_pem);
+  std::vector<x509::Identity> ids = {a, b};
+  std::vector<Where> wheres(2);
+  auto count = [&](const std::map<std::string, std::string>* owners) {
+    auto f = CheckInventory(ids, wheres, Policy::Default(), Now(), owners);
+    return std::count_if(f.begin(), f.end(), [](const Finding& x) { return x.rule == "no-owner"; });
+  };
+  const std::map<std::string, std::string> none;
+  EXPECT_EQ(count(nullptr), 0);
+  EXPECT_EQ(count(&none), 0);  // nobody assigned owners yet: not judged
+  const std::map<std::string, std::string> some = {{a.fingerprint, "p001"}};
+  auto f = CheckInventory(ids, wheres, Policy::Default(), Now(), &some);
+  auto it = std::find_if(f.begin(), f.end(), [](const Finding& x) { return x.rule == "no-owner"; });
+  ASSERT_NE(it, f.end());
+  EXPECT_EQ(it->fingerprint, b.fingerprint);
+  EXPECT_EQ(count(&some), 1);
+}
+
 TEST(Exceptions, AcceptedRiskIsShownUntilItsDate) {
   auto id = Cert(Good());
   Policy p = Policy::Default();

@@ -139,6 +139,7 @@ std::vector<Event> ClassifyChanges(const store::ChangeSet& set, const ChangeRule
       }
     }
   }
+  SetOwners(out, rules.owners);
   if (baseline && rules.quiet_baseline) {
     for (Event& e : out) {
       e.severity = "info";
@@ -196,6 +197,14 @@ Result<std::optional<Event>> PolicyChangeEvent(store::Store& store, const std::s
   e.after = id;
   e.detail = past->empty() ? "first policy evaluated" : "policy changed since the last check";
   return std::optional<Event>(std::move(e));
+}
+
+void SetOwners(std::vector<Event>& events, const std::map<std::string, std::string>& owners) {
+  if (owners.empty()) return;
+  for (Event& e : events) {
+    auto it = owners.find(e.after.empty() ? e.before : e.after);
+    if (it != owners.end()) e.owner = it->second;
+  }
 }
 
 std::string ThresholdName(std::int64_t seconds) {

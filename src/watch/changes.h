@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct ChangeRules {
   // The first scan of a set of roots is a baseline: its events are recorded (the audit
   // log is complete) but at severity info, so the first scan does not page anyone.
   bool quiet_baseline = true;
+  // Identity fingerprint -> owner (store::PeopleStore::OwnersByFingerprint), so alerts
+  // can be routed to owners.
+  std::map<std::string, std::string> owners;
 };
 
 // The events of one finished scan. `baseline` is true when no earlier complete scan of
@@ -60,6 +64,10 @@ struct ExpiryThresholds {
                                                                    const std::string& name,
                                                                    const std::string& text,
                                                                    UnixSeconds now);
+
+// Sets each event's owner from `owners` (identity fingerprint -> owner): the identity
+// after the change, else the one before. Events of unowned identities keep "".
+void SetOwners(std::vector<store::Event>& events, const std::map<std::string, std::string>& owners);
 
 // "30d", "7d", "expired": the name of a threshold in events and dedup keys.
 std::string ThresholdName(std::int64_t seconds);

@@ -142,6 +142,29 @@ TEST_F(ChangesTest, CodeSigningAndTrustStoreAdditions) {
             (std::vector<std::string>{"ca_added_to_trust_store/high", "identity_added/info"}));
 }
 
+TEST_F(ChangesTest, EventsCarryTheOwnerOfTheIdentity) {
+  store::ChangeSet set;
+  store::LocationChange l;
+  l.kind = "file";
+  l.path = l.name = "/srv/a.pem";
+  store::ChangeIdentity before, after;
+  before.kind = after.kind = "certificate";
+  before.fingerprint = "old";
+  after.fingerprint = "new";
+  l.removed.push_back(before);
+  l.added.push_back(after);
+  store::ChangeIdentity gone;
+  gone.kind = "private_key";
+  gone.fingerprint = "key";
+  l.removed.push_back(gone);
+  set.locations.push_back(l);
+  ChangeRules rules;
+  rules.owners = {{"new", "p007"}, {"key", "p009"}};
+  auto events = ClassifyChanges(set, rules, /*baseline=*/false);
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& e : events) EXPECT_EQ(e.owner, e.type == "identity_replaced" ? "p007" : "p009");
+}
+
 TEST_F(ChangesTest, ReappearingIdentityIsAnnouncedAgain) {
   const auto a = File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)});
   Scan({a}, kT0);
