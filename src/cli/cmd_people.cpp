@@ -251,7 +251,7 @@ struct IngestFlags {
   std::vector<std::string> fields;
   std::string intel;
   int year = 0;
-  std::int64_t batch = 200000;
+  std::int64_t batch = 1000000;
   bool json = false;
 };
 
@@ -603,7 +603,7 @@ void RegisterPeopleVerbs(CLI::App& app, Context& ctx) {
     c->add_option("--field", f->fields, "For --format json: FIELD=PATH, e.g. person=actor.alternateId");
     c->add_option("--intel", f->intel, "Use this intel folder instead of the active set");
     c->add_option("--year", f->year, "Year of auth.log timestamps without one (default: this year)");
-    c->add_option("--batch", f->batch, "Events per transaction (default 200000)");
+    c->add_option("--batch", f->batch, "Events per aggregate flush and transaction (default 1000000)");
     c->add_flag("--json", f->json, "Print one JSON document");
     c->callback([=, &ctx] { with_store([&ctx, f] { return IngestEvents(ctx, *f); }); });
   }

@@ -105,7 +105,12 @@ LineResult EventReader::Error(std::string why) {
 LineResult EventReader::Read(std::string_view line, store::AccessEvent& out) {
   line = Trim(line);
   if (line.empty() || line.front() == '#') return LineResult::kSkip;
-  out = store::AccessEvent{};
+  // Clear rather than reassign: the strings keep their capacity across lines.
+  out.at = 0;
+  out.asn = 0;
+  for (std::string* f : {&out.person, &out.source_ip, &out.device, &out.user_agent, &out.action,
+                         &out.target, &out.mfa_device, &out.session, &out.country, &out.intel})
+    f->clear();
   switch (format_) {
     case EventFormat::kMica: return ReadMica(line, out);
     case EventFormat::kJson: return ReadJson(line, out);

@@ -1,8 +1,12 @@
 #include "people/ingest.h"
 
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -15,6 +19,9 @@ struct Travel {
   store::TravelState s;
 };
 
+// Events handed to the store at a time (reused slots).
+constexpr std::size_t kChunk = 4096;
+
 std::int64_t DayOf(UnixSeconds t) { return t >= 0 ? t / 86400 : (t - 86399) / 86400; }
 
 std::string Key(std::initializer_list<std::string_view> parts) {
@@ -23,35 +30,113 @@ std::string Key(std::initializer_list<std::string_view> parts) {
   return k;
 }
 
+struct Agg {
+  UnixSeconds first_at = 0, last_at = 0;
+  std::int64_t events = 0;
+  void Add(UnixSeconds at) {
+    if (events == 0 || at < first_at) first_at = at;
+    if (events == 0 || at > last_at) last_at = at;
+    ++events;
+  }
+};
+
+enum LinkKind : int { kIp, kDevice, kMfa, kTarget, kSensitive, kSession };
+constexpr const char* kLinkNames[] = {"ip", "device", "mfa", "target", "sensitive_device", "session"};
+enum UseKind : int { kUseDevice, kUseCountry };
+constexpr const char* kUseNames[] = {"device", "country"};
+
+// What one person did in the current batch. A person touches few distinct values (a home
+// address, a laptop, an MFA device, a key, a session a day), so each list is scanned
+// linearly: cheaper than hashing every field of every event into global maps.
+struct LinkEntry {
+  int kind;
+  std::string value;
+  Agg agg;
+};
+struct CountryEntry {
+  std::int64_t day;
+  std::string country;
+  Agg agg;
+};
+struct HourEntry {
+  std::int64_t day;
+  int hour;
+  std::int64_t events;
+};
+// Devices and countries an identity was used from (the identity_new_device baseline),
+// and the uses of the current batch.
+struct TargetState {
+  std::vector<std::pair<int, std::string>> seen;
+  std::vector<LinkEntry> batch;  // kind = UseKind
+  bool dirty = false;
+};
+
+struct PersonState {
+  std::string id;
+  Travel travel;
+  bool travel_dirty = false;
+  bool dirty = false;  // has entries in this batch
+  std::vector<LinkEntry> links;
+  std::vector<CountryEntry> countries;
+  std::vector<HourEntry> hours;
+  // The intel of the last address seen (most events repeat it).
+  std::string last_ip;
+  const IpInfo* last_info = nullptr;
+  std::uint64_t last_info_epoch = 0;
+  // The identity of the last event (map nodes are stable, so the pointer stays valid).
+  std::string last_target;
+  TargetState* last_target_state = nullptr;
+
+  Agg& Link(int kind, const std::string& value) {
+    for (auto& l : links)
+      if (l.kind == kind && l.value == value) return l.agg;
+    links.push_back({kind, value, {}});
+    return links.back().agg;
+  }
+};
+
 }  // namespace
 
 struct Ingestor::State {
-  // Interned people: index -> id.
   std::unordered_map<std::string, std::uint32_t> person_index;
-  std::vector<std::string> person_ids;
-  std::vector<Travel> travel;
-  std::vector<bool> travel_dirty;
-  // IP -> intel (bounded cache; cleared when full).
+  std::vector<PersonState> people;
+  std::unordered_map<std::string, TargetState> targets;
+  // IP -> intel (bounded cache; cleared when full, which bumps the epoch so that the
+  // per-person pointers into it are not used any more).
   std::unordered_map<std::string, IpInfo> intel_cache;
-  // Aggregate deltas of the current batch.
-  std::unordered_map<std::uint64_t, std::int64_t> hours;  // person<<32 | day<<5 | hour
-  std::unordered_map<std::string, store::CountryCount> countries;
-  std::unordered_map<std::string, store::Link> links;
-  std::unordered_map<std::string, store::Session> sessions;
+  std::uint64_t intel_epoch = 1;
   std::unordered_map<std::string, store::RiskObservation> observations;
-  std::unordered_map<std::string, store::IdentityUse> uses;
-  // Baselines of identity use: "target kind value" pairs seen, and "target kind" with any.
-  std::unordered_set<std::string> use_seen, use_any;
-  store::IngestBatch batch;
+  std::vector<std::uint32_t> dirty_people;
+  store::IngestBatch batch;  // aggregates only; events go through `chunk`
+  std::vector<store::AccessEvent> chunk;
+  std::size_t used = 0;               // filled slots of `chunk`
+  std::size_t since_flush = 0;        // events since the last aggregate flush
 
-  std::uint32_t Intern(const std::string& person) {
-    auto [it, fresh] = person_index.emplace(person, static_cast<std::uint32_t>(person_ids.size()));
-    if (fresh) {
-      person_ids.push_back(person);
-      travel.emplace_back();
-      travel_dirty.push_back(false);
-    }
-    return it->second;
+  // The writer thread: it alone talks to the store between Begin and Finish, in the
+  // order jobs were queued (event chunks, then the aggregates that cover them), while
+  // this thread parses and aggregates the next events. Chunks come back through `spare`
+  // so their strings keep their capacity.
+  struct Job {
+    std::vector<store::AccessEvent> events;
+    std::size_t count = 0;
+    std::unique_ptr<store::IngestBatch> aggregates;
+  };
+  std::thread writer;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job> jobs;                       // guarded by mu
+  std::vector<std::vector<store::AccessEvent>> spare;  // guarded by mu
+  std::optional<Error> error;                 // guarded by mu: the writer's first failure
+  bool stop = false;                          // guarded by mu
+  static constexpr std::size_t kMaxJobs = 8;  // bounds memory: kMaxJobs x kChunk events
+
+  std::uint32_t Person(const std::string& id) {
+    if (auto it = person_index.find(id); it != person_index.end()) return it->second;
+    auto index = static_cast<std::uint32_t>(people.size());
+    person_index.emplace(id, index);
+    people.emplace_back();
+    people.back().id = id;
+    return index;
   }
 };
 
@@ -63,70 +148,156 @@ Ingestor::Ingestor(store::PeopleStore& store, const IntelSet* intel, const RiskC
       batch_size_(batch_size == 0 ? 1 : batch_size),
       state_(std::make_unique<State>()) {}
 
-Ingestor::~Ingestor() = default;
+Ingestor::~Ingestor() {
+  // Without Finish the open ingest transaction is left to the store, which rolls it back.
+  StopWriter();
+}
+
+void Ingestor::StopWriter() {
+  State& s = *state_;
+  if (!s.writer.joinable()) return;
+  {
+    std::lock_guard lock(s.mu);
+    s.stop = true;
+  }
+  s.cv.notify_all();
+  s.writer.join();
+}
+
+void Ingestor::WriterLoop() {
+  State& s = *state_;
+  for (;;) {
+    State::Job job;
+    {
+      std::unique_lock lock(s.mu);
+      s.cv.wait(lock, [&] { return s.stop || !s.jobs.empty(); });
+      if (s.jobs.empty()) return;  // stop requested and nothing left
+      job = std::move(s.jobs.front());
+      s.jobs.pop_front();
+    }
+    s.cv.notify_all();
+    bool failed;
+    {
+      std::lock_guard lock(s.mu);
+      failed = s.error.has_value();
+    }
+    Status st;
+    if (!failed) {
+      st = job.aggregates ? store_.CommitIngest(*job.aggregates)
+                          : store_.AppendAccessEvents(std::span(job.events.data(), job.count));
+    }
+    std::lock_guard lock(s.mu);
+    if (!st && !s.error) s.error = st.error();
+    if (!job.events.empty()) s.spare.push_back(std::move(job.events));
+  }
+}
+
+Status Ingestor::Enqueue(bool with_aggregates) {
+  State& s = *state_;
+  std::vector<store::AccessEvent> next;
+  {
+    std::unique_lock lock(s.mu);
+    s.cv.wait(lock, [&] { return s.jobs.size() < State::kMaxJobs || s.error; });
+    if (s.error) return tl::unexpected(*s.error);
+    if (s.used > 0) {
+      s.jobs.push_back({std::move(s.chunk), s.used, nullptr});
+      if (!s.spare.empty()) {
+        next = std::move(s.spare.back());
+        s.spare.pop_back();
+      }
+    }
+    if (with_aggregates)
+      s.jobs.push_back({{}, 0, std::make_unique<store::IngestBatch>(std::move(s.batch))});
+  }
+  s.cv.notify_all();
+  if (s.used > 0) {
+    if (next.empty()) next.resize(kChunk);
+    s.chunk = std::move(next);
+    s.used = 0;
+  }
+  if (with_aggregates) s.batch = store::IngestBatch{};
+  return {};
+}
 
 Status Ingestor::Begin() {
   auto st = store_.LoadIngestState();
   if (!st) return tl::unexpected(st.error());
-  for (const auto& t : st->travel) {
-    auto i = state_->Intern(t.person);
-    state_->travel[i] = {true, t};
-  }
-  for (const auto& u : st->uses) {
-    state_->use_seen.insert(Key({u.target, u.kind, u.value}));
-    state_->use_any.insert(Key({u.target, u.kind}));
-  }
-  state_->batch.events.reserve(batch_size_);
+  State& s = *state_;
+  for (const auto& t : st->travel) s.people[s.Person(t.person)].travel = {true, t};
+  for (const auto& u : st->uses)
+    s.targets[u.target].seen.emplace_back(u.kind == "country" ? kUseCountry : kUseDevice, u.value);
+  s.chunk.resize(kChunk);
+  s.writer = std::thread([this] { WriterLoop(); });
   return {};
 }
 
 Status Ingestor::Add(store::AccessEvent ev) {
   State& s = *state_;
+  if (s.chunk.empty()) s.chunk.resize(kChunk);  // Begin() not called
+  s.chunk[s.used] = std::move(ev);
+  return Process(s.chunk[s.used]);
+}
+
+Status Ingestor::Process(store::AccessEvent& ev) {
+  State& s = *state_;
   ++stats_.events;
-  IpInfo info;
+  const std::uint32_t pi = s.Person(ev.person);
+  PersonState& p = s.people[pi];
+  static const IpInfo kNone;
+  const IpInfo* found = &kNone;
   if (intel_ && !ev.source_ip.empty()) {
-    auto it = s.intel_cache.find(ev.source_ip);
-    if (it == s.intel_cache.end()) {
-      if (s.intel_cache.size() > 1'000'000) s.intel_cache.clear();
-      it = s.intel_cache.emplace(ev.source_ip, intel_->Lookup(ev.source_ip)).first;
+    if (p.last_info && p.last_info_epoch == s.intel_epoch && p.last_ip == ev.source_ip) {
+      found = p.last_info;
+    } else {
+      auto it = s.intel_cache.find(ev.source_ip);
+      if (it == s.intel_cache.end()) {
+        if (s.intel_cache.size() > 1'000'000) {
+          s.intel_cache.clear();
+          ++s.intel_epoch;
+        }
+        it = s.intel_cache.emplace(ev.source_ip, intel_->Lookup(ev.source_ip)).first;
+      }
+      found = &it->second;
+      p.last_ip = ev.source_ip;
+      p.last_info = found;
+      p.last_info_epoch = s.intel_epoch;
     }
-    info = it->second;
   }
+  const IpInfo& info = *found;
   ev.country = info.country;
   ev.asn = info.asn;
-  ev.intel = info.Tag();
+  if (!info.category.empty()) ev.intel = info.Tag();
   const bool corporate = info.category == "corporate";
-  const std::uint32_t pi = s.Intern(ev.person);
+  if (!p.dirty) {
+    p.dirty = true;
+    s.dirty_people.push_back(pi);
+  }
   const std::int64_t day = DayOf(ev.at);
   const int hour = static_cast<int>((ev.at - day * 86400) / 3600);
-  ++s.hours[(static_cast<std::uint64_t>(pi) << 32) | (static_cast<std::uint64_t>(day & 0x7ffffff) << 5) |
-            static_cast<std::uint64_t>(hour)];
-
+  {
+    bool hit = false;
+    for (auto it = p.hours.rbegin(); it != p.hours.rend(); ++it)
+      if (it->day == day && it->hour == hour) {
+        ++it->events;
+        hit = true;
+        break;
+      }
+    if (!hit) p.hours.push_back({day, hour, 1});
+  }
   // Corporate egress says nothing about where the person is or who shares with whom.
   if (!corporate && !ev.country.empty()) {
-    auto& c = s.countries[Key({ev.person, std::to_string(day), ev.country})];
-    if (c.events == 0) {
-      c.person = ev.person;
-      c.day = day;
-      c.country = ev.country;
-      c.first_at = c.last_at = ev.at;
+    bool hit = false;
+    for (auto& c : p.countries)
+      if (c.day == day && c.country == ev.country) {
+        c.agg.Add(ev.at);
+        hit = true;
+        break;
+      }
+    if (!hit) {
+      p.countries.push_back({day, ev.country, {}});
+      p.countries.back().agg.Add(ev.at);
     }
-    ++c.events;
-    c.first_at = std::min(c.first_at, ev.at);
-    c.last_at = std::max(c.last_at, ev.at);
   }
-  auto link = [&](const char* kind, const std::string& value) {
-    auto& l = s.links[Key({kind, value, ev.person})];
-    if (l.events == 0) {
-      l.kind = kind;
-      l.value = value;
-      l.person = ev.person;
-      l.first_at = l.last_at = ev.at;
-    }
-    ++l.events;
-    l.first_at = std::min(l.first_at, ev.at);
-    l.last_at = std::max(l.last_at, ev.at);
-  };
   auto observe = [&](const char* signal, const std::string& key, const std::string& evidence) {
     auto& o = s.observations[Key({ev.person, signal, key, std::to_string(day)})];
     if (o.events == 0) {
@@ -141,48 +312,48 @@ Status Ingestor::Add(store::AccessEvent ev) {
     o.first_at = std::min(o.first_at, ev.at);
     o.last_at = std::max(o.last_at, ev.at);
   };
-  if (!ev.source_ip.empty() && !corporate) link("ip", ev.source_ip);
+  if (!ev.source_ip.empty() && !corporate) p.Link(kIp, ev.source_ip).Add(ev.at);
   if (!ev.device.empty()) {
-    link("device", ev.device);
-    if (IsSensitive(ev.action)) link("sensitive_device", ev.device);
+    p.Link(kDevice, ev.device).Add(ev.at);
+    if (IsSensitive(ev.action)) p.Link(kSensitive, ev.device).Add(ev.at);
   }
-  if (!ev.mfa_device.empty()) link("mfa", ev.mfa_device);
-  if (!ev.session.empty()) {
-    auto& ss = s.sessions[Key({ev.session, ev.person})];
-    if (ss.events == 0) {
-      ss.session = ev.session;
-      ss.person = ev.person;
-      ss.first_at = ss.last_at = ev.at;
-    }
-    ++ss.events;
-    ss.first_at = std::min(ss.first_at, ev.at);
-    ss.last_at = std::max(ss.last_at, ev.at);
-  }
+  if (!ev.mfa_device.empty()) p.Link(kMfa, ev.mfa_device).Add(ev.at);
+  if (!ev.session.empty()) p.Link(kSession, ev.session).Add(ev.at);
   if (!ev.target.empty()) {
-    link("target", ev.target);
-    auto use = [&](const char* kind, const std::string& value) {
-      if (value.empty()) return;
-      std::string k = Key({ev.target, kind, value});
-      if (s.use_seen.insert(k).second) {
-        std::string any = Key({ev.target, kind});
-        if (!s.use_any.insert(any).second)
-          observe("identity_new_device", ev.target + " " + kind + " " + value,
+    p.Link(kTarget, ev.target).Add(ev.at);
+    if (!p.last_target_state || p.last_target != ev.target) {
+      p.last_target_state = &s.targets[ev.target];
+      p.last_target = ev.target;
+    }
+    TargetState& t = *p.last_target_state;
+    auto use = [&](int kind, const std::string& value) {
+      bool seen = false, any = false;
+      for (const auto& [k, v] : t.seen) {
+        if (k != kind) continue;
+        any = true;
+        if (v == value) {
+          seen = true;
+          break;
+        }
+      }
+      if (!seen) {
+        if (any)
+          observe("identity_new_device", ev.target + " " + kUseNames[kind] + " " + value,
                   fmt::format("{} {} used from {} {} at {}, where it was never used before",
-                              ev.action, ev.target, kind, value, FormatRfc3339(ev.at)));
+                              ev.action, ev.target, kUseNames[kind], value, FormatRfc3339(ev.at)));
+        t.seen.emplace_back(kind, value);
       }
-      auto& u = s.uses[k];
-      if (u.events == 0) {
-        u.target = ev.target;
-        u.kind = kind;
-        u.value = value;
-        u.first_at = u.last_at = ev.at;
-      }
-      ++u.events;
-      u.first_at = std::min(u.first_at, ev.at);
-      u.last_at = std::max(u.last_at, ev.at);
+      t.dirty = true;
+      for (auto& u : t.batch)
+        if (u.kind == kind && u.value == value) {
+          u.agg.Add(ev.at);
+          return;
+        }
+      t.batch.push_back({kind, value, {}});
+      t.batch.back().agg.Add(ev.at);
     };
-    use("device", ev.device);
-    if (!corporate) use("country", ev.country);
+    if (!ev.device.empty()) use(kUseDevice, ev.device);
+    if (!corporate && !ev.country.empty()) use(kUseCountry, ev.country);
   }
   if (!corporate && !info.category.empty() && IsInteractive(ev.action)) {
     std::string where = info.country.empty() ? "" : " in " + info.country;
@@ -193,7 +364,7 @@ Status Ingestor::Add(store::AccessEvent ev) {
                         FormatRfc3339(ev.at)));
   }
   if (info.has_geo && !corporate) {
-    Travel& t = s.travel[pi];
+    Travel& t = p.travel;
     if (!t.known || ev.at >= t.s.at) {
       if (t.known && t.s.has_geo) {
         double km = HaversineKm(t.s.lat, t.s.lon, info.lat, info.lon);
@@ -214,46 +385,77 @@ Status Ingestor::Add(store::AccessEvent ev) {
       t.s.has_geo = true;
       t.s.lat = info.lat;
       t.s.lon = info.lon;
-      t.s.country = info.country;
-      t.s.ip = ev.source_ip;
-      s.travel_dirty[pi] = true;
+      if (t.s.ip != ev.source_ip) {
+        t.s.country = info.country;
+        t.s.ip = ev.source_ip;
+      }
+      p.travel_dirty = true;
     }
   }
-  s.batch.events.push_back(std::move(ev));
-  if (s.batch.events.size() >= batch_size_) return Flush();
+  if (++s.used == s.chunk.size()) {
+    if (!s.writer.joinable()) {  // Begin() not called: write on this thread
+      if (auto st = store_.AppendAccessEvents(std::span(s.chunk.data(), s.used)); !st) return st;
+      s.used = 0;
+    } else if (auto st = Enqueue(false); !st) {
+      return st;
+    }
+  }
+  if (++s.since_flush >= batch_size_) return Flush();
   return {};
 }
 
 Status Ingestor::Flush() {
   State& s = *state_;
-  auto& b = s.batch;
-  b.hours.reserve(s.hours.size());
-  for (const auto& [key, n] : s.hours) {
-    store::HourCount h;
-    h.person = s.person_ids[key >> 32];
-    h.day = static_cast<std::int64_t>((key >> 5) & 0x7ffffff);
-    h.hour = static_cast<int>(key & 31);
-    h.events = n;
-    b.hours.push_back(std::move(h));
+  if (s.used > 0 && !s.writer.joinable()) {
+    if (auto st = store_.AppendAccessEvents(std::span(s.chunk.data(), s.used)); !st) return st;
+    s.used = 0;
   }
-  for (auto& [k, v] : s.countries) b.countries.push_back(std::move(v));
-  for (auto& [k, v] : s.links) b.links.push_back(std::move(v));
-  for (auto& [k, v] : s.sessions) b.sessions.push_back(std::move(v));
-  for (auto& [k, v] : s.observations) b.observations.push_back(std::move(v));
-  for (auto& [k, v] : s.uses) b.uses.push_back(std::move(v));
-  for (std::size_t i = 0; i < s.travel.size(); ++i)
-    if (s.travel_dirty[i]) {
-      b.travel.push_back(s.travel[i].s);
-      s.travel_dirty[i] = false;
+  s.since_flush = 0;
+  auto& b = s.batch;
+  for (std::uint32_t pi : s.dirty_people) {
+    PersonState& p = s.people[pi];
+    for (const auto& h : p.hours) b.hours.push_back({p.id, h.day, h.hour, h.events});
+    for (const auto& c : p.countries)
+      b.countries.push_back({p.id, c.day, c.country, c.agg.events, c.agg.first_at, c.agg.last_at});
+    for (const auto& l : p.links) {
+      if (l.kind == kSession)
+        b.sessions.push_back({l.value, p.id, l.agg.first_at, l.agg.last_at, l.agg.events});
+      else
+        b.links.push_back({kLinkNames[l.kind], l.value, p.id, l.agg.first_at, l.agg.last_at,
+                           l.agg.events});
     }
-  auto st = store_.Ingest(b);
-  s.hours.clear();
-  s.countries.clear();
-  s.links.clear();
-  s.sessions.clear();
+    if (p.travel_dirty) {
+      b.travel.push_back(p.travel.s);
+      p.travel_dirty = false;
+    }
+    p.hours.clear();
+    p.countries.clear();
+    p.links.clear();
+    p.dirty = false;
+  }
+  s.dirty_people.clear();
+  for (auto& [name, t] : s.targets) {
+    if (!t.dirty) continue;
+    for (const auto& u : t.batch)
+      b.uses.push_back({name, kUseNames[u.kind], u.value, u.agg.first_at, u.agg.last_at,
+                        u.agg.events});
+    t.batch.clear();
+    t.dirty = false;
+  }
+  for (auto& [k, v] : s.observations) b.observations.push_back(std::move(v));
   s.observations.clear();
-  s.uses.clear();
-  b.events.clear();
+  if (s.writer.joinable()) {
+    auto st = Enqueue(true);
+    b.hours.clear();
+    b.countries.clear();
+    b.links.clear();
+    b.sessions.clear();
+    b.travel.clear();
+    b.observations.clear();
+    b.uses.clear();
+    return st;
+  }
+  auto st = store_.CommitIngest(b);
   b.hours.clear();
   b.countries.clear();
   b.links.clear();
@@ -266,19 +468,19 @@ Status Ingestor::Flush() {
 
 Status Ingestor::AddStream(std::istream& in, const std::string& name, EventReader& reader) {
   // Large reads split by hand: getline on a 10-million-line file costs more than parsing.
-  constexpr std::size_t kChunk = 1 << 20;
-  std::string buf;
+  constexpr std::size_t kReadSize = 1 << 20;
   std::string carry;
-  std::vector<char> chunk(kChunk);
+  std::vector<char> chunk(kReadSize);
   std::int64_t line_no = 0;
-  store::AccessEvent ev;
+  if (state_->chunk.empty()) state_->chunk.resize(kChunk);  // Begin() not called
   auto handle = [&](std::string_view line) -> Status {
     ++line_no;
     ++stats_.lines;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    switch (reader.Read(line, ev)) {
+    store::AccessEvent& slot = state_->chunk[state_->used];
+    switch (reader.Read(line, slot)) {
       case LineResult::kEvent:
-        return Add(std::move(ev));
+        return Process(slot);
       case LineResult::kSkip:
         ++stats_.skipped;
         return {};
@@ -317,6 +519,14 @@ Status Ingestor::AddStream(std::istream& in, const std::string& name, EventReade
   return {};
 }
 
-Status Ingestor::Finish() { return Flush(); }
+Status Ingestor::Finish() {
+  auto st = Flush();
+  State& s = *state_;
+  if (!s.writer.joinable()) return st;
+  StopWriter();  // drains the queue first
+  if (!st) return st;
+  if (s.error) return tl::unexpected(*s.error);
+  return {};
+}
 
 }  // namespace mica::people

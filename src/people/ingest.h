@@ -6,12 +6,16 @@
 // (impossible travel, anonymiser access, an identity used from a device or country it
 // was never seen on). Every `batch_size` events it writes the events and the aggregate
 // deltas to the store in one transaction, so memory stays bounded by the batch and by the
-// number of distinct keys, never by the number of events.
+// number of distinct keys, never by the number of events. Events are parsed into a small
+// chunk of reused slots and handed to the store's open transaction chunk by chunk, so
+// the strings of an event are allocated once per slot, not once per event.
 //
 // Events of one person should arrive in time order (as logs do); an event older than
 // the person's last one is stored and counted but not used for travel.
 //
-// Not thread-safe; one Ingestor per store.
+// Not thread-safe; one Ingestor per store. Between Begin and Finish a writer thread owns
+// the store (it writes chunks of events and the aggregate batches in order, while the
+// calling thread parses the next lines): do not use the store yourself in between.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +41,7 @@ class Ingestor {
  public:
   // `intel` may be null (no enrichment: no anonymiser or travel signals).
   Ingestor(store::PeopleStore& store, const IntelSet* intel, const RiskConfig& config,
-           std::size_t batch_size = 200000);
+           std::size_t batch_size = 1000000);
   ~Ingestor();
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
@@ -55,7 +59,14 @@ class Ingestor {
 
  private:
   struct State;
+  // Folds the event in the current chunk slot into the aggregates.
+  [[nodiscard]] Status Process(store::AccessEvent& ev);
   [[nodiscard]] Status Flush();
+  // Hands the current chunk (and, with `with_aggregates`, the aggregate batch) to the
+  // writer thread; fails with the writer's error once it had one.
+  [[nodiscard]] Status Enqueue(bool with_aggregates);
+  void WriterLoop();
+  void StopWriter();
 
   store::PeopleStore& store_;
   const IntelSet* intel_;

@@ -120,6 +120,54 @@ TEST_F(PeopleStoreTest, IngestAddsAggregateDeltas) {
   EXPECT_EQ((*recent)[0].source_ip, "192.0.2.1");
 }
 
+TEST_F(PeopleStoreTest, EventBlocksKeepEveryFieldAndOrder) {
+  // Two blocks through the streaming form; RecentEvents reads newest first across blocks.
+  std::vector<AccessEvent> first, second;
+  for (int i = 0; i < 5; ++i) {
+    AccessEvent e;
+    e.at = kT0 + i;
+    e.person = i % 2 ? "b" : "a";
+    e.source_ip = "2001:db8::" + std::to_string(i);
+    e.device = "LT-" + std::to_string(i);
+    e.user_agent = "UA \"quoted\" \xc3\xa9";
+    e.action = "sso.login";
+    e.target = "SHA256:k" + std::to_string(i);
+    e.mfa_device = "y";
+    e.session = "s";
+    e.country = "DE";
+    e.asn = 64500 + i;
+    e.intel = i == 4 ? "vpn:vpn-x.txt" : "";
+    (i < 3 ? first : second).push_back(e);
+  }
+  ASSERT_TRUE(people().AppendAccessEvents(first));
+  ASSERT_TRUE(people().AppendAccessEvents(second));
+  ASSERT_TRUE(people().CommitIngest({}));
+  EXPECT_EQ(*people().CountEvents(), 5);
+  auto all = people().RecentEvents("", 0);
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ((*all)[0].at, kT0 + 4);
+  EXPECT_EQ((*all)[0].intel, "vpn:vpn-x.txt");
+  EXPECT_EQ((*all)[0].asn, 64504);
+  EXPECT_EQ((*all)[4].user_agent, "UA \"quoted\" \xc3\xa9");
+  auto a = people().RecentEvents("a", 2);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].source_ip, "2001:db8::4");
+  EXPECT_EQ((*a)[1].source_ip, "2001:db8::2");
+}
+
+TEST_F(PeopleStoreTest, AnUncommittedIngestRollsBack) {
+  AccessEvent e;
+  e.at = kT0;
+  e.person = "a";
+  ASSERT_TRUE(people().AppendAccessEvents(std::vector<AccessEvent>{e}));
+  store_.reset();  // no CommitIngest
+  auto s = Store::Open(dir_ / "mica.db");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*(*s)->People().CountEvents(), 0);
+}
+
 TEST_F(PeopleStoreTest, OwnersRulesAndTags) {
   auto id = people().AddOwnerRule({0, "path", "/etc/nginx/*", "alice", kT0});
   ASSERT_TRUE(id);

@@ -3,6 +3,9 @@
 // batch's deltas to what is stored.
 #include "store/internal/sqlite_people.h"
 
+#include <algorithm>
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 namespace mica::store::internal {
@@ -85,6 +88,68 @@ std::vector<SignalHit> ReadSignals(const std::string& text) {
   return out;
 }
 
+// Block format: per event, varint(zigzag(at)), varint(asn), then the ten strings person,
+// source_ip, device, user_agent, action, target, mfa_device, session, country, intel, each
+// as varint(length) + bytes.
+void PutVarint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    auto b = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+std::array<std::string AccessEvent::*, 10> EventStrings() {
+  return {&AccessEvent::person,  &AccessEvent::source_ip,  &AccessEvent::device,
+          &AccessEvent::user_agent, &AccessEvent::action, &AccessEvent::target,
+          &AccessEvent::mfa_device, &AccessEvent::session, &AccessEvent::country,
+          &AccessEvent::intel};
+}
+
+void PackEvents(std::span<const AccessEvent> events, std::string& out) {
+  out.clear();
+  for (const auto& e : events) {
+    PutVarint(out, (static_cast<std::uint64_t>(e.at) << 1) ^ static_cast<std::uint64_t>(e.at >> 63));
+    PutVarint(out, static_cast<std::uint64_t>(e.asn));
+    for (auto field : EventStrings()) {
+      const std::string& v = e.*field;
+      PutVarint(out, v.size());
+      out.append(v);
+    }
+  }
+}
+
+// Appends the events of one block to `out`; false when the blob is malformed.
+bool UnpackEvents(std::string_view in, std::vector<AccessEvent>& out) {
+  while (!in.empty()) {
+    AccessEvent e;
+    std::uint64_t at, asn;
+    if (!GetVarint(in, at) || !GetVarint(in, asn)) return false;
+    e.at = static_cast<std::int64_t>(at >> 1) ^ -static_cast<std::int64_t>(at & 1);
+    e.asn = static_cast<std::int64_t>(asn);
+    for (auto field : EventStrings()) {
+      std::uint64_t len;
+      if (!GetVarint(in, len) || len > in.size()) return false;
+      (e.*field).assign(in.substr(0, len));
+      in.remove_prefix(len);
+    }
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
 }  // namespace
 
 Status SqlitePeopleStore::Init() {
@@ -93,9 +158,7 @@ Status SqlitePeopleStore::Init() {
     const char* sql;
   } prepared[] = {
       {&insert_event_,
-       "INSERT INTO access_event (at, person, source_ip, device, user_agent, action, target, "
-       "mfa_device, session, country, asn, intel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-       "?10, ?11, ?12)"},
+       "INSERT INTO access_event_block (first_at, last_at, events, data) VALUES (?1, ?2, ?3, ?4)"},
       {&upsert_hour_,
        "INSERT INTO person_hour (day, person, hour, events) VALUES (?1, ?2, ?3, ?4) "
        "ON CONFLICT (day, person, hour) DO UPDATE SET events = events + excluded.events"},
@@ -348,28 +411,20 @@ Status SqlitePeopleStore::AppendAccessEvents(std::span<const AccessEvent> events
     if (!tx) return Failed(tx.error());
     ingest_.emplace(std::move(*tx));
   }
-  // The hot loop binds with SQLITE_STATIC (the events outlive each step) rather than
-  // through Statement::Bind, which copies every string (SQLITE_TRANSIENT).
-  sqlite3_stmt* ins = insert_event_.get();
+  if (events.empty()) return {};
+  PackEvents(events, pack_);
+  UnixSeconds first = events.front().at, last = events.front().at;
   for (const auto& e : events) {
-    ::sqlite3_reset(ins);
-    ::sqlite3_bind_int64(ins, 1, e.at);
-    int col = 2;
-    for (const std::string* v : {&e.person, &e.source_ip, &e.device, &e.user_agent, &e.action,
-                                 &e.target, &e.mfa_device, &e.session, &e.country})
-      ::sqlite3_bind_text(ins, col++, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
-    ::sqlite3_bind_int64(ins, 11, e.asn);
-    ::sqlite3_bind_text(ins, 12, e.intel.data(), static_cast<int>(e.intel.size()), SQLITE_STATIC);
-    int rc = ::sqlite3_step(ins);
-    if (rc != SQLITE_DONE) {
-      Error err = SqliteError(rc, std::string("storing an access event: ") + ::sqlite3_errmsg(db_.get()));
-      ::sqlite3_reset(ins);
-      ingest_.reset();  // rolls back
-      return Failed(err);
-    }
+    first = std::min(first, e.at);
+    last = std::max(last, e.at);
   }
-  ::sqlite3_reset(ins);
-  ::sqlite3_clear_bindings(ins);
+  insert_event_.Bind(first, last, static_cast<std::int64_t>(events.size()), nullptr);
+  // SQLITE_STATIC: pack_ outlives the step; Bind(ByteView) would copy the block.
+  ::sqlite3_bind_blob64(insert_event_.get(), 4, pack_.data(), pack_.size(), SQLITE_STATIC);
+  if (auto s = insert_event_.Run(); !s) {
+    ingest_.reset();  // rolls back
+    return Failed(s.error());
+  }
   return {};
 }
 
@@ -454,31 +509,33 @@ Result<IngestState> SqlitePeopleStore::LoadIngestState() {
 
 Result<std::vector<AccessEvent>> SqlitePeopleStore::RecentEvents(const std::string& person,
                                                                  int limit) {
-  auto q = db_.Prepare(
-      "SELECT at, person, source_ip, device, user_agent, action, target, mfa_device, session, "
-      "country, asn, intel FROM access_event WHERE (?1 = '' OR person = ?1) ORDER BY id DESC "
-      "LIMIT ?2");
+  // Newest block first; within a block, newest event first.
+  auto q = db_.Prepare("SELECT id, data FROM access_event_block ORDER BY id DESC");
   if (!q) return Failed(q.error());
-  q->Bind(person, limit <= 0 ? -1 : limit);
-  std::vector<AccessEvent> out;
+  std::vector<AccessEvent> out, block;
   for (;;) {
     auto row = q->Step();
     if (!row) return Failed(row.error());
     if (!*row) break;
-    AccessEvent e;
-    e.at = q->Int(0);
-    std::string* f[] = {&e.person, &e.source_ip, &e.device, &e.user_agent, &e.action,
-                        &e.target, &e.mfa_device, &e.session, &e.country};
-    for (int i = 0; i < 9; ++i) *f[i] = q->Text(i + 1);
-    e.asn = q->Int(10);
-    e.intel = q->Text(11);
-    out.push_back(std::move(e));
+    block.clear();
+    Bytes data = q->Blob(1);
+    if (!UnpackEvents(AsChars(data), block))
+      return Fail(ErrorCode::kInput, "inventory " + db_.path() + ": access_event_block " +
+                                         std::to_string(q->Int(0)) + " is damaged");
+    for (auto it = block.rbegin(); it != block.rend(); ++it) {
+      if (!person.empty() && it->person != person) continue;
+      out.push_back(std::move(*it));
+      if (limit > 0 && static_cast<int>(out.size()) >= limit) {
+        q->Reset();
+        return out;
+      }
+    }
   }
   return out;
 }
 
 Result<std::int64_t> SqlitePeopleStore::CountEvents() {
-  auto n = db_.QueryInt("SELECT count(*) FROM access_event");
+  auto n = db_.QueryInt("SELECT coalesce(sum(events), 0) FROM access_event_block");
   if (!n) return Failed(n.error());
   return n->value_or(0);
 }

@@ -288,21 +288,15 @@ CREATE TABLE identity_owner (
   source      TEXT NOT NULL,
   updated_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
--- Raw events, append-only and unindexed (bulk ingest); scoring reads the aggregates.
-CREATE TABLE access_event (
-  id         INTEGER PRIMARY KEY,
-  at         INTEGER NOT NULL,
-  person     TEXT NOT NULL,
-  source_ip  TEXT NOT NULL,
-  device     TEXT NOT NULL,
-  user_agent TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  target     TEXT NOT NULL,
-  mfa_device TEXT NOT NULL,
-  session    TEXT NOT NULL,
-  country    TEXT NOT NULL,
-  asn        INTEGER NOT NULL,
-  intel      TEXT NOT NULL
+-- Raw events, append-only, packed in blocks of up to 4096 (bulk ingest: one row per
+-- block instead of one B-tree insert per event); scoring reads the aggregates. The blob
+-- format is in sqlite_people.cpp (PackEvents).
+CREATE TABLE access_event_block (
+  id       INTEGER PRIMARY KEY,
+  first_at INTEGER NOT NULL,
+  last_at  INTEGER NOT NULL,
+  events   INTEGER NOT NULL,
+  data     BLOB NOT NULL
 );
 CREATE TABLE person_hour (
   day    INTEGER NOT NULL,

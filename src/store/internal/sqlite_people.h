@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <span>
+#include <string>
 
 #include "store/internal/sqlite.h"
 #include "store/people.h"
@@ -61,6 +62,7 @@ class SqlitePeopleStore final : public PeopleStore {
 
   Database& db_;
   std::optional<Transaction> ingest_;  // open between AppendAccessEvents and CommitIngest
+  std::string pack_;                   // the block being written, reused
   Statement insert_event_, upsert_hour_, upsert_country_, upsert_link_, upsert_session_,
       upsert_travel_, upsert_observation_, upsert_use_;
 };
