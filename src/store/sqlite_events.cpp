@@ -4,10 +4,10 @@
 // transaction. The tree head and its compact range live in audit_head, so an append
 // reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
 // recorded at every multiple of checkpoint_interval_ entries and on request.
-#include <unordered_map>
-#include <unordered_set>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -29,8 +29,8 @@ Bytes PackFrontier(const std::vector<merkle::Hash>& frontier) {
   return out;
 }
 
-std::string LocationName(const std::string& kind, const std::string& host,
-                         const std::string& path, std::int64_t port, const std::string& sni) {
+std::string LocationName(const std::string& kind, const std::string& host, const std::string& path,
+                         std::int64_t port, const std::string& sni) {
   if (kind == "file") return path;
   std::string out = "tls://";
   out.append(host).append(":").append(std::to_string(port));
@@ -144,15 +144,15 @@ Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Ev
     e.id = id++;
     e.audit_seq = seq;
     const merkle::Hash leaf = merkle::LeafHash(AsBytes(CanonicalEventBody(e)));
-    if (auto s = insert_event
-                     ->Bind(e.id, e.at, e.type, e.severity,
-                            e.scan_id ? std::optional<std::int64_t>(e.scan_id) : std::nullopt,
-                            e.location_id ? std::optional<std::int64_t>(e.location_id)
-                                          : std::nullopt,
-                            e.location, e.before, e.after, e.subject, e.owner, e.detail,
-                            e.dedup_key.empty() ? std::optional<std::string>() : e.dedup_key, seq,
-                            ByteView(leaf))
-                     .Run();
+    if (auto s =
+            insert_event
+                ->Bind(e.id, e.at, e.type, e.severity,
+                       e.scan_id ? std::optional<std::int64_t>(e.scan_id) : std::nullopt,
+                       e.location_id ? std::optional<std::int64_t>(e.location_id) : std::nullopt,
+                       e.location, e.before, e.after, e.subject, e.owner, e.detail,
+                       e.dedup_key.empty() ? std::optional<std::string>() : e.dedup_key, seq,
+                       ByteView(leaf))
+                .Run();
         !s)
       return tl::unexpected(s.error());
     range.Append(leaf);
@@ -199,12 +199,8 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventFilter& f) {
   if (!stmt) return Failed(stmt.error());
   stmt->Bind(f.after_id, f.since, f.type);
   std::vector<Event> out;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    out.push_back(ReadEvent(*stmt, 0));
-  }
+  if (auto s = ForEachRow(*stmt, [&](const Statement& r) { out.push_back(ReadEvent(r, 0)); }); !s)
+    return Failed(s.error());
   return out;
 }
 
@@ -268,12 +264,8 @@ Result<std::vector<AuditCheckpoint>> SqliteStore::ListCheckpoints(bool unsigned_
       (unsigned_only ? "WHERE signature IS NULL " : "") + "ORDER BY size");
   if (!stmt) return Failed(stmt.error());
   std::vector<AuditCheckpoint> out;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    out.push_back(ReadCheckpoint(*stmt));
-  }
+  if (auto s = ForEachRow(*stmt, [&](const Statement& r) { out.push_back(ReadCheckpoint(r)); }); !s)
+    return Failed(s.error());
   return out;
 }
 
@@ -303,12 +295,8 @@ Result<std::vector<AuditEntry>> SqliteStore::ReadAudit(std::int64_t from, std::i
   if (!stmt) return Failed(stmt.error());
   stmt->Bind(from, limit > 0 ? limit : std::int64_t{-1});
   std::vector<AuditEntry> out;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    out.push_back(ReadAuditEntry(*stmt));
-  }
+  if (auto s = ForEachRow(*stmt, [&](const Statement& r) { out.push_back(ReadAuditEntry(r)); }); !s)
+    return Failed(s.error());
   return out;
 }
 
@@ -316,12 +304,8 @@ Status SqliteStore::ScanAudit(const std::function<void(const AuditEntry&)>& visi
   auto stmt = db_.Prepare("SELECT " + std::string(kEventColumns) +
                           ", e.leaf_hash FROM event e ORDER BY e.audit_seq");
   if (!stmt) return Failed(stmt.error());
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    visit(ReadAuditEntry(*stmt));
-  }
+  if (auto s = ForEachRow(*stmt, [&](const Statement& r) { visit(ReadAuditEntry(r)); }); !s)
+    return Failed(s.error());
   return {};
 }
 
@@ -376,15 +360,15 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
       "AND s.present = 1");
   if (!modes) return tl::unexpected(modes.error());
   modes->Bind(scan_id);
-  for (;;) {
-    auto row = modes->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    LocationChange& l = location_of(*modes, 13);
-    l.mode_before = static_cast<std::uint32_t>(modes->Int(20));
-    l.mode_after = static_cast<std::uint32_t>(modes->Int(21));
-    l.present.push_back(ReadChangeIdentity(*modes));
-  }
+  if (auto s = ForEachRow(*modes,
+                          [&](const Statement& r) {
+                            LocationChange& l = location_of(r, 13);
+                            l.mode_before = static_cast<std::uint32_t>(r.Int(20));
+                            l.mode_after = static_cast<std::uint32_t>(r.Int(21));
+                            l.present.push_back(ReadChangeIdentity(r));
+                          });
+      !s)
+    return tl::unexpected(s.error());
   if (auto s = db_.Exec("UPDATE sighting SET announced = 1 WHERE last_scan_id = " +
                         std::to_string(scan_id) + " AND announced = 0 AND present = 1");
       !s)
@@ -434,8 +418,7 @@ std::optional<std::string> NonEmpty(const std::string& s) {
 
 Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& rules,
                                                const std::vector<FindingRecord>& current,
-                                               UnixSeconds now,
-                                               const FindingClassifier& classify) {
+                                               UnixSeconds now, const FindingClassifier& classify) {
   auto tx = Transaction::Begin(db_);
   if (!tx) return Failed(tx.error());
   auto open = db_.Prepare("SELECT " + std::string(kFindingColumns) +
@@ -444,18 +427,19 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
   if (!open) return Failed(open.error());
   open->Bind(json(rules).dump());
   std::unordered_map<std::string, FindingRecord> was_open;
-  for (;;) {
-    auto row = open->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    FindingRecord f = ReadFinding(*open);
-    std::string key = Key(f);
-    was_open.emplace(std::move(key), std::move(f));
-  }
+  if (auto s = ForEachRow(*open,
+                          [&](const Statement& r) {
+                            FindingRecord f = ReadFinding(r);
+                            std::string key = Key(f);
+                            was_open.emplace(std::move(key), std::move(f));
+                          });
+      !s)
+    return Failed(s.error());
   // Still-open findings are seen again now: one statement for all of them, then a
   // per-row update only where the content changed (usually none of 100,000).
-  auto seen_now = db_.Prepare("UPDATE finding SET last_seen_at = ?2 WHERE resolved_at IS NULL "
-                              "AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
+  auto seen_now = db_.Prepare(
+      "UPDATE finding SET last_seen_at = ?2 WHERE resolved_at IS NULL "
+      "AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
   if (!seen_now) return Failed(seen_now.error());
   auto insert = db_.Prepare(
       "INSERT INTO finding (rule, fingerprint, location, severity, evidence, opened_at, "
@@ -528,12 +512,8 @@ Result<std::vector<FindingRecord>> SqliteStore::ListFindings(const FindingFilter
   if (!stmt) return Failed(stmt.error());
   stmt->Bind(f.include_resolved, f.fingerprint, f.rule);
   std::vector<FindingRecord> out;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return Failed(row.error());
-    if (!*row) break;
-    out.push_back(ReadFinding(*stmt));
-  }
+  if (auto s = ForEachRow(*stmt, [&](const Statement& r) { out.push_back(ReadFinding(r)); }); !s)
+    return Failed(s.error());
   return out;
 }
 

@@ -90,6 +90,18 @@ class Statement {
   std::optional<Error> bind_error_;
 };
 
+// Steps `stmt` to the end, calling `row(stmt)` on every row: the loop every query
+// shares. Returns the first SQLite error.
+template <class F>
+[[nodiscard]] Status ForEachRow(Statement& stmt, F&& row) {
+  for (;;) {
+    auto more = stmt.Step();
+    if (!more) return tl::unexpected(more.error());
+    if (!*more) return {};
+    row(stmt);
+  }
+}
+
 // Resets a statement when the scope ends, whatever path leaves it.
 class ResetOnExit {
  public:
