@@ -1,5 +1,4 @@
 #include "cli/commands.h"
-#include "cli/verbs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "core/time.h"
 #include "discover/fs_scan.h"
 #include "cli/render.h"
+#include "cli/verbs.h"
 #include "x509/identity_json.h"
 
 namespace mica::cli {
