@@ -1,9 +1,13 @@
 // Change detection and audit-log figures for docs/PERFORMANCE.md ("Change detection and
 // the audit log"), driven by bench/run_watch.sh:
 //
-//   bench_watch diff DB N PERCENT   two filesystem scans of N files; the second replaces
-//                                   PERCENT% of the certificates. Times FinishScan of the
-//                                   second scan (change set + events + audit appends).
+//   bench_watch diff DB N PERCENT [same-issuer]
+//                                   two filesystem scans of N files; the second replaces
+//                                   PERCENT% of the certificates, by another issuer (two
+//                                   events each: replaced + issuer changed) or, with
+//                                   same-issuer, as a renewal (one event each). Times
+//                                   FinishScan of the second scan (change set + events +
+//                                   audit appends).
 //   bench_watch append DB N BATCH   appends N events, BATCH per transaction, with an
 //                                   Ed25519-signed checkpoint every 1,000 entries.
 //   bench_watch verify DB KEY       `audit verify` of the log in DB (made by append).
@@ -38,7 +42,7 @@ int Die(const std::string& what) {
 // One fs scan of N files /srv/f<i>.pem; file i holds certificate "<generation>-<i>"
 // unless it is among the first `changed` files, which hold generation+1.
 int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeconds at,
-         double* finish_seconds, std::int64_t* events) {
+         bool same_issuer, double* finish_seconds, std::int64_t* events) {
   mica::store::ScanStart start{"fs", "h1", {"/srv"}, at};  // File() records host h1
   auto scans = store.ListScans(0);
   if (!scans) return Die(scans.error().message);
@@ -51,7 +55,7 @@ int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeco
     char fp[64];
     std::snprintf(fp, sizeof fp, "%016x%016x", gen, i);
     char issuer[32];
-    std::snprintf(issuer, sizeof issuer, "CA %d", gen % 2);
+    std::snprintf(issuer, sizeof issuer, "CA %d", same_issuer ? 0 : gen % 2);
     batch.push_back(mica::testing::File("/srv/f" + std::to_string(i) + ".pem",
                                         {mica::testing::Cert(fp, issuer, at + 90 * 86400)}));
     if (batch.size() == 8192 || i + 1 == n) {
@@ -69,17 +73,19 @@ int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeco
   return 0;
 }
 
-int Diff(const std::string& db, int n, int percent) {
+int Diff(const std::string& db, int n, int percent, bool same_issuer) {
   auto store = mica::store::Store::Open(db);
   if (!store) return Die(store.error().message);
   double first = 0, second = 0;
   std::int64_t e1 = 0, e2 = 0;
   const UnixSeconds t = 1'800'000'000;
-  if (int rc = Scan(**store, n, 0, 0, t, &first, &e1)) return rc;
-  if (int rc = Scan(**store, n, n * percent / 100, 0, t + 3600, &second, &e2)) return rc;
+  if (int rc = Scan(**store, n, 0, 0, t, same_issuer, &first, &e1)) return rc;
+  if (int rc = Scan(**store, n, n * percent / 100, 0, t + 3600, same_issuer, &second, &e2))
+    return rc;
   std::printf("baseline_finish_seconds %.3f s\nbaseline_events %lld events\n", first,
               static_cast<long long>(e1));
-  std::printf("diff_locations %d locations\ndiff_changed_percent %d %%\n", n, percent);
+  std::printf("diff_locations %d locations\ndiff_changed_percent %d %%\ndiff_same_issuer %d\n", n,
+              percent, same_issuer ? 1 : 0);
   std::printf("diff_seconds %.3f s\ndiff_events %lld events\ndiff_events_per_second %.0f events/s\n",
               second, static_cast<long long>(e2), static_cast<double>(e2) / second);
   std::printf("diff_locations_per_second %.0f locations/s\n", n / second);
@@ -159,11 +165,13 @@ int Verify(const std::string& db, const std::string& key_path) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> a(argv + 1, argv + argc);
-  if (a.size() == 4 && a[0] == "diff") return Diff(a[1], std::atoi(a[2].c_str()), std::atoi(a[3].c_str()));
+  if ((a.size() == 4 || (a.size() == 5 && a[4] == "same-issuer")) && a[0] == "diff")
+    return Diff(a[1], std::atoi(a[2].c_str()), std::atoi(a[3].c_str()), a.size() == 5);
   if (a.size() == 5 && a[0] == "append")
     return Append(a[1], std::atoi(a[2].c_str()), std::atoi(a[3].c_str()), a[4]);
   if (a.size() == 3 && a[0] == "verify") return Verify(a[1], a[2]);
   std::fprintf(stderr,
-               "usage: bench_watch diff DB N PERCENT | append DB N BATCH KEY | verify DB KEY\n");
+               "usage: bench_watch diff DB N PERCENT [same-issuer] | append DB N BATCH KEY | "
+               "verify DB KEY\n");
   return 2;
 }

@@ -11,10 +11,11 @@ mica="$build/mica"
 openssl genpkey -algorithm ed25519 -out "$work/audit.key"
 echo "== load: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 
-echo "== diff of two scans of 100,000 files (10% and 100% of the certificates replaced)"
+echo "== diff of two scans of 100,000 files (10% and 100% replaced by another issuer; 100% renewed)"
 for pct in 10 100; do
   /usr/bin/time -f "peak_rss %M KiB" "$bw" diff "$work/diff$pct.db" 100000 "$pct"
 done
+/usr/bin/time -f "peak_rss %M KiB" "$bw" diff "$work/renew.db" 100000 100 same-issuer
 
 echo "== audit appends: 1,000,000 events in transactions of 1,000; 20,000 one per transaction"
 "$bw" append "$work/log.db" 1000000 1000 "$work/audit.key"
