@@ -64,7 +64,9 @@ int List(Context& ctx, const AlertsFlags& f) {
   if (f.out.json) {
     json out = json::array();
     for (const auto& a : *rows) out.push_back(AlertJson(a));
-    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    // One object per document, like every other list (`{"events": [...]}`, ...).
+    std::cout << json{{"alerts", out}}.dump(2, ' ', false, json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   Table t{{"id", "sink", "status", "attempts", "next_attempt", "event", "severity", "location",

@@ -73,7 +73,9 @@ class AlertsTest : public ::testing::Test {
   json ListJson(const std::string& flags = "") {
     MicaRun r = Mica("alerts list --json " + flags);
     EXPECT_EQ(r.status, 0) << r.err;
-    return json::parse(r.out, nullptr, false);
+    json doc = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(doc.is_object() && doc.contains("alerts")) << r.out;
+    return doc.is_object() ? doc["alerts"] : json();
   }
 
   // Records `n` events (types and owners cycle) through the store API.
