@@ -41,18 +41,6 @@ using CrlDpPtr = Ptr<CRL_DIST_POINTS, FreeCrlDp>;
 using PoliciesPtr = Ptr<CERTIFICATEPOLICIES, FreePolicies>;
 using SctsPtr = Ptr<STACK_OF(SCT), FreeScts>;
 
-std::string DrainErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 // RFC 4514 string with UTF-8 kept as UTF-8 (not \XX escaped).
 std::string NameString(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -176,7 +164,7 @@ T* Ext(X509* x, int nid) {
 Result<x509::Identity> DecodeWithOpenSsl(ByteView der) {
   const unsigned char* p = der.data();
   X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!x) return Fail(ErrorCode::kInput, "d2i_X509: " + DrainErrors());
+  if (!x) return Fail(ErrorCode::kInput, "d2i_X509: " + DrainOpenSslErrors());
   if (p != der.data() + der.size()) return Fail(ErrorCode::kInput, "trailing bytes after certificate");
 
   x509::Identity id;

@@ -16,6 +16,9 @@ namespace mica::merkle {
 
 using Hash = Sha256Digest;
 
+// The hash as a byte vector, the form the store keeps.
+inline Bytes ToBytes(const Hash& h) { return Bytes(h.begin(), h.end()); }
+
 // SHA-256(0x00 || data): the hash of a leaf (RFC 9162 section 2.1.1).
 Hash LeafHash(ByteView data);
 // SHA-256(0x01 || left || right): the hash of an interior node.

@@ -20,8 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-Bytes ToBytes(const merkle::Hash& h) { return Bytes(h.begin(), h.end()); }
-
 Bytes PackFrontier(const std::vector<merkle::Hash>& frontier) {
   Bytes out;
   out.reserve(frontier.size() * 32);
@@ -206,7 +204,7 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventFilter& f) {
 
 Result<AuditHead> SqliteStore::GetAuditHead() {
   AuditHead h;
-  h.root = ToBytes(merkle::EmptyRoot());
+  h.root = merkle::ToBytes(merkle::EmptyRoot());
   auto stmt = db_.Prepare("SELECT size, root, frontier FROM audit_head WHERE id = 1");
   if (!stmt) return Failed(stmt.error());
   auto row = stmt->Step();

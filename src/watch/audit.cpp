@@ -10,8 +10,6 @@ namespace {
 
 constexpr std::size_t kMaxProblems = 20;
 
-Bytes ToBytes(const merkle::Hash& h) { return Bytes(h.begin(), h.end()); }
-
 }  // namespace
 
 std::string CheckpointText(std::int64_t size, const Bytes& root) {
@@ -61,7 +59,7 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
            (*checkpoints)[next_cp].size <= static_cast<std::int64_t>(range.size())) {
       const auto& c = (*checkpoints)[next_cp++];
       if (c.size != static_cast<std::int64_t>(range.size())) continue;  // reported as a gap
-      if (ToBytes(range.Root()) != c.root && first_bad < 0) {
+      if (merkle::ToBytes(range.Root()) != c.root && first_bad < 0) {
         const std::int64_t from = next_cp >= 2 ? (*checkpoints)[next_cp - 2].size : 0;
         problem(-1, "the log's first " + std::to_string(c.size) +
                         " entries do not match checkpoint " + std::to_string(c.size) +
@@ -86,7 +84,7 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
       expected = e.seq;
     }
     const merkle::Hash leaf = merkle::LeafHash(AsBytes(e.body));
-    if (ToBytes(leaf) != e.leaf_hash) {
+    if (merkle::ToBytes(leaf) != e.leaf_hash) {
       problem(e.seq, "entry " + std::to_string(e.seq) +
                          " was altered: its body does not match its stored leaf hash");
       if (first_bad < 0) first_bad = e.seq;
@@ -124,7 +122,7 @@ Result<AuditReport> VerifyAudit(store::Store& store, const std::optional<Bytes>&
     problem(head->size, "entries from " + std::to_string(head->size) +
                             " on were added outside mica (the head says " +
                             std::to_string(head->size) + ")");
-  else if (head->root != ToBytes(range.Root()) && report.ok)
+  else if (head->root != merkle::ToBytes(range.Root()) && report.ok)
     problem(-1, "the recomputed root does not match the stored head");
   for (const auto& c : *checkpoints) {
     if (c.signature.empty()) {
@@ -186,11 +184,11 @@ Result<InclusionProof> ProveInclusion(store::Store& store, std::int64_t index,
   p.index = index;
   p.tree_size = tree_size;
   const auto idx = static_cast<std::uint64_t>(index);
-  p.leaf_hash = ToBytes(leaves[idx]);
+  p.leaf_hash = merkle::ToBytes(leaves[idx]);
   const merkle::Hash root = merkle::RootOf(leaves);
-  p.root = ToBytes(root);
+  p.root = merkle::ToBytes(root);
   const auto path = merkle::InclusionProof(leaves, idx);
-  for (const auto& h : path) p.path.push_back(ToBytes(h));
+  for (const auto& h : path) p.path.push_back(merkle::ToBytes(h));
   p.verified = merkle::VerifyInclusion(idx, leaves.size(), leaves[idx], path, root);
   return p;
 }
