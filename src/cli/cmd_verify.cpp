@@ -18,10 +18,12 @@ namespace mica::cli {
 namespace {
 
 struct VerifyFlags {
-  std::string leaf, untrusted, roots, host, ip, purpose = "any", at;
-  std::vector<std::string> crls;
+  std::string leaf, untrusted, roots, host, ip, purpose = "any", at, eku_mode = "lenient";
+  std::vector<std::string> crls, policies;
   int max_depth = -1;
   bool json = false;
+  bool anchor_name_and_key = false, anchor_ignore_expiry = false, no_x509_strict = false, allow_sha1 = false;
+  bool explicit_policy = false, inhibit_policy_mapping = false, inhibit_any_policy = false;
 };
 
 Result<Bytes> Slurp(const std::string& path) {
@@ -45,6 +47,19 @@ int Run(const VerifyFlags& f) {
     return Context::ReportError({ErrorCode::kInvalidArgument,
                                  "--purpose " + f.purpose + ": use server, client, code-signing or email"});
   o.purpose = *purpose;
+  auto eku_mode = x509::EkuModeFromName(f.eku_mode);
+  if (!eku_mode)
+    return Context::ReportError({ErrorCode::kInvalidArgument,
+                                 "--eku-mode " + f.eku_mode + ": use lenient, strict-leaf or strict"});
+  o.eku_mode = *eku_mode;
+  o.anchor.validity = !f.anchor_name_and_key && !f.anchor_ignore_expiry;
+  o.anchor.constraints = !f.anchor_name_and_key;
+  o.x509_strict = !f.no_x509_strict;
+  o.allow_sha1 = f.allow_sha1;
+  o.initial_policies = f.policies;
+  o.explicit_policy = f.explicit_policy;
+  o.inhibit_policy_mapping = f.inhibit_policy_mapping;
+  o.inhibit_any_policy = f.inhibit_any_policy;
   o.host = f.host;
   o.ip = f.ip;
   o.max_depth = f.max_depth;
@@ -84,6 +99,7 @@ int Run(const VerifyFlags& f) {
                      {"error_code", r->error_code},
                      {"error_depth", r->error_depth},
                      {"purpose", x509::VerifyPurposeName(o.purpose)},
+                     {"eku_mode", x509::EkuModeName(o.eku_mode)},
                      {"chain", r->chain}};
     std::cout << j.dump(2) << "\n";
   } else if (r->ok) {
@@ -108,6 +124,17 @@ void RegisterVerifyVerbs(CLI::App& app, Context& ctx) {
   auto* ip = v->add_option("--ip", f->ip, "Check the leaf against this IP address");
   host->excludes(ip);
   v->add_option("--purpose", f->purpose, "server, client, code-signing or email");
+  v->add_option("--eku-mode", f->eku_mode, "lenient (default), strict-leaf or strict: how --purpose server|client reads EKUs");
+  v->add_flag("--anchor-name-and-key", f->anchor_name_and_key,
+              "RFC 5280 anchors: ignore the anchor certificate's validity, constraints and extensions");
+  v->add_flag("--anchor-ignore-expiry", f->anchor_ignore_expiry, "Ignore the anchor certificate's validity period only");
+  v->add_flag("--no-x509-strict", f->no_x509_strict,
+              "RFC 5280 path validation without OpenSSL's X509_STRICT profile checks");
+  v->add_flag("--allow-sha1", f->allow_sha1, "Accept SHA-1 signatures (keys still need 80-bit security)");
+  v->add_option("--policy", f->policies, "Initial policy OID (repeatable; default anyPolicy)");
+  v->add_flag("--explicit-policy", f->explicit_policy, "Require a valid policy (initial-explicit-policy)");
+  v->add_flag("--inhibit-policy-mapping", f->inhibit_policy_mapping, "initial-policy-mapping-inhibit");
+  v->add_flag("--inhibit-any-policy", f->inhibit_any_policy, "initial-any-policy-inhibit");
   v->add_option("--at", f->at, "Validation time, RFC 3339 (default: now)");
   v->add_option("--crl", f->crls, "CRL files (PEM or DER); when given, every certificate needs a CRL");
   v->add_option("--max-depth", f->max_depth, "Maximum number of intermediates");

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "x509/internal/openssl.h"
 
 namespace mica::x509 {
 namespace {
@@ -122,6 +123,252 @@ TEST(Verify, BadInputIsAnErrorNotACrash) {
   VerifyOptions o;
   o.ip = "not-an-ip";
   EXPECT_FALSE(VerifyChain(Der(MakeCertificate(CertSpec{}).cert_pem), o));
+}
+
+// --- mica's semantics over OpenSSL (EKU modes, anchors, policies, profile) --------------
+
+// Certificates with arbitrary extensions ("name", "value" in openssl.cnf syntax), built
+// at test time. Valid 2020-2030; evaluated at 2025-01-01.
+struct Cert {
+  internal::X509Ptr x509;
+  internal::EvpPkeyPtr key;
+  Bytes der;
+};
+constexpr UnixSeconds kAt = 1735689600;  // 2025-01-01
+
+using Exts = std::vector<std::pair<std::string, std::string>>;
+
+Cert Issue(const std::string& cn, const Exts& exts, const Cert* issuer, const EVP_MD* md = EVP_sha256(),
+           long long not_after = 1893456000 /* 2030-01-01 */) {
+  Cert c;
+  c.key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  c.x509.reset(X509_new());
+  X509* x = c.x509.get();
+  X509_set_version(x, X509_VERSION_3);
+  static long serial = 5000;
+  ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->x509.get()) : X509_get_subject_name(x));
+  ASN1_TIME_set(X509_getm_notBefore(x), 1577836800);  // 2020-01-01
+  ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(not_after));
+  X509_set_pubkey(x, c.key.get());
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer ? issuer->x509.get() : x, x, nullptr, nullptr, 0);
+  for (const auto& [name, value] : exts) {
+    internal::Ptr<X509_EXTENSION, X509_EXTENSION_free> ext(
+        X509V3_EXT_nconf(nullptr, &ctx, name.c_str(), value.c_str()));
+    EXPECT_TRUE(ext) << name << "=" << value;
+    if (ext) X509_add_ext(x, ext.get(), -1);
+  }
+  EXPECT_GT(X509_sign(x, issuer ? issuer->key.get() : c.key.get(), md), 0);
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(x, &der);
+  c.der.assign(der, der + len);
+  OPENSSL_free(der);
+  return c;
+}
+
+const Exts kCa = {{"basicConstraints", "critical,CA:TRUE"}, {"keyUsage", "critical,keyCertSign,cRLSign"},
+                  {"subjectKeyIdentifier", "hash"}, {"authorityKeyIdentifier", "keyid"}};
+
+Exts With(Exts base, const Exts& more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+Exts Leaf(const Exts& more = {}) {
+  return With({{"basicConstraints", "CA:FALSE"}, {"authorityKeyIdentifier", "keyid"}}, more);
+}
+
+// Verifies leaf <- inter <- root with root as the only anchor.
+VerifyResult RunChain(const Cert& leaf, const Cert& inter, const Cert& root, VerifyOptions o) {
+  o.system_roots = false;
+  o.at = kAt;
+  o.roots = {root.der};
+  o.untrusted = {inter.der};
+  auto r = VerifyChain(leaf.der, o);
+  EXPECT_TRUE(r.has_value());
+  return r ? *r : VerifyResult{};
+}
+
+VerifyOptions Purpose(VerifyPurpose p, EkuMode m = EkuMode::kLenient) {
+  VerifyOptions o;
+  o.purpose = p;
+  o.eku_mode = m;
+  return o;
+}
+
+TEST(VerifyEku, LenientTakesALeafWithoutEkuOrWithAnyEkuStrictLeafDoesNot) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Cert none = Issue("none", Leaf(), &inter);
+  const Cert any = Issue("any", Leaf({{"extendedKeyUsage", "anyExtendedKeyUsage"}}), &inter);
+  const Cert client = Issue("client", Leaf({{"extendedKeyUsage", "clientAuth"}}), &inter);
+  EXPECT_TRUE(RunChain(none, inter, root, Purpose(VerifyPurpose::kServer)).ok);
+  EXPECT_TRUE(RunChain(any, inter, root, Purpose(VerifyPurpose::kServer)).ok);
+  EXPECT_EQ(RunChain(client, inter, root, Purpose(VerifyPurpose::kServer)).error_code, "invalid_purpose");
+  for (const Cert* leaf : {&none, &any}) {
+    const VerifyResult r = RunChain(*leaf, inter, root, Purpose(VerifyPurpose::kServer, EkuMode::kStrictLeaf));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error_code, "invalid_purpose");
+    EXPECT_EQ(r.error_depth, 0);
+  }
+}
+
+TEST(VerifyEku, StrictLeafRefusesACaLeafAndCodeSigningBesideServerAuth) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Cert ca_leaf = Issue("ca", With(kCa, {{"extendedKeyUsage", "serverAuth"}}), &inter);
+  const Cert many = Issue("many", Leaf({{"extendedKeyUsage", "serverAuth,codeSigning"}}), &inter);
+  for (const Cert* leaf : {&ca_leaf, &many}) {
+    EXPECT_TRUE(RunChain(*leaf, inter, root, Purpose(VerifyPurpose::kServer)).ok);
+    EXPECT_FALSE(RunChain(*leaf, inter, root, Purpose(VerifyPurpose::kServer, EkuMode::kStrictLeaf)).ok);
+  }
+}
+
+TEST(VerifyEku, IntermediateEkuBindsTheAnchorsOnlyWhenItsConstraintsCount) {
+  const Cert root = Issue("Root", kCa, nullptr);
+  const Cert client_inter = Issue("Inter", With(kCa, {{"extendedKeyUsage", "clientAuth"}}), &root);
+  const Cert leaf = Issue("leaf", Leaf({{"extendedKeyUsage", "serverAuth"}}), &client_inter);
+  VerifyResult r = RunChain(leaf, client_inter, root, Purpose(VerifyPurpose::kServer));
+  EXPECT_EQ(r.error_code, "invalid_purpose");
+  EXPECT_EQ(r.error_depth, 1);
+  // anyExtendedKeyUsage on a CA passes lenient, not strict.
+  const Cert any_inter = Issue("Inter", With(kCa, {{"extendedKeyUsage", "anyExtendedKeyUsage"}}), &root);
+  const Cert leaf2 = Issue("leaf", Leaf({{"extendedKeyUsage", "serverAuth"}}), &any_inter);
+  EXPECT_TRUE(RunChain(leaf2, any_inter, root, Purpose(VerifyPurpose::kServer)).ok);
+  EXPECT_FALSE(RunChain(leaf2, any_inter, root, Purpose(VerifyPurpose::kServer, EkuMode::kStrict)).ok);
+  // The anchor's EKU: checked by default, not for a name-and-key anchor.
+  const Cert client_root = Issue("Root", With(kCa, {{"extendedKeyUsage", "clientAuth"}}), nullptr);
+  const Cert inter = Issue("Inter", kCa, &client_root);
+  const Cert leaf3 = Issue("leaf", Leaf({{"extendedKeyUsage", "serverAuth"}}), &inter);
+  r = RunChain(leaf3, inter, client_root, Purpose(VerifyPurpose::kServer));
+  EXPECT_EQ(r.error_code, "invalid_purpose");
+  EXPECT_EQ(r.error_depth, 2);
+  VerifyOptions o = Purpose(VerifyPurpose::kServer);
+  o.anchor.constraints = false;
+  EXPECT_TRUE(RunChain(leaf3, inter, client_root, o).ok);
+}
+
+TEST(VerifyEku, StrictClientAuthWantsTheIssuerDedicatedToIt) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Cert leaf = Issue("leaf", Leaf({{"extendedKeyUsage", "clientAuth"}}), &inter);
+  EXPECT_TRUE(RunChain(leaf, inter, root, Purpose(VerifyPurpose::kClient, EkuMode::kStrictLeaf)).ok);
+  const VerifyResult r = RunChain(leaf, inter, root, Purpose(VerifyPurpose::kClient, EkuMode::kStrict));
+  EXPECT_EQ(r.error_code, "invalid_purpose");
+  EXPECT_EQ(r.error_depth, 1);
+  EXPECT_TRUE(RunChain(leaf, inter, root, Purpose(VerifyPurpose::kServer, EkuMode::kStrict)).ok == false);
+}
+
+TEST(VerifyAnchor, ExpiryAndBasicConstraintsCountOnlyWhereAsked) {
+  const Cert expired_root = Issue("Root", kCa, nullptr, EVP_sha256(), 1704067200 /* 2024-01-01 */);
+  const Cert inter = Issue("Inter", kCa, &expired_root);
+  const Cert leaf = Issue("leaf", Leaf(), &inter);
+  EXPECT_EQ(RunChain(leaf, inter, expired_root, {}).error_code, "cert_has_expired");
+  VerifyOptions o;
+  o.anchor.validity = false;
+  EXPECT_TRUE(RunChain(leaf, inter, expired_root, o).ok);
+
+  const Cert bare_root = Issue("Root", {{"keyUsage", "critical,keyCertSign"}, {"subjectKeyIdentifier", "hash"}}, nullptr);
+  const Cert inter2 = Issue("Inter", kCa, &bare_root);
+  const Cert leaf2 = Issue("leaf", Leaf(), &inter2);
+  o = {};
+  o.x509_strict = false;
+  EXPECT_EQ(RunChain(leaf2, inter2, bare_root, o).error_code, "invalid_ca");  // required by default
+  o.anchor.require_basic_constraints = false;
+  EXPECT_TRUE(RunChain(leaf2, inter2, bare_root, o).ok);
+  o = {};
+  o.anchor.constraints = false;  // name and key: even X509_STRICT's complaints are moot
+  EXPECT_TRUE(RunChain(leaf2, inter2, bare_root, o).ok);
+}
+
+TEST(VerifyPolicy, TheAnchorsPolicyConstraintsApplyWithItsConstraints) {
+  const Cert root = Issue("Root", With(kCa, {{"policyConstraints", "critical,requireExplicitPolicy:0"}}), nullptr);
+  const Cert inter = Issue("Inter", kCa, &root);
+  const Cert leaf = Issue("leaf", Leaf(), &inter);
+  const VerifyResult r = RunChain(leaf, inter, root, {});
+  EXPECT_EQ(r.error_code, "no_explicit_policy");
+  EXPECT_EQ(r.error_depth, 2);
+  VerifyOptions o;
+  o.anchor.constraints = false;
+  EXPECT_TRUE(RunChain(leaf, inter, root, o).ok);
+}
+
+TEST(VerifyPolicy, InitialPolicySetAndExplicitPolicy) {
+  const Cert root = Issue("Root", kCa, nullptr);
+  const Cert inter = Issue("Inter", With(kCa, {{"certificatePolicies", "DER:3007300506032A0304"}}), &root);
+  const Cert leaf = Issue("leaf", Leaf({{"certificatePolicies", "DER:3007300506032A0304"}}), &inter);
+  VerifyOptions o;
+  o.explicit_policy = true;
+  EXPECT_TRUE(RunChain(leaf, inter, root, o).ok);  // anyPolicy is the default initial set
+  o.initial_policies = {"1.2.3.5"};
+  EXPECT_EQ(RunChain(leaf, inter, root, o).error_code, "no_explicit_policy");
+  o.initial_policies = {"1.2.3.4"};
+  EXPECT_TRUE(RunChain(leaf, inter, root, o).ok);
+  o.initial_policies = {"not-an-oid"};
+  o.system_roots = false;
+  EXPECT_FALSE(VerifyChain(leaf.der, o).has_value());
+  // A CA requiring an explicit policy is honoured without any option (OpenSSL skips
+  // policy processing unless asked).
+  const Cert inter2 = Issue("Inter", With(kCa, {{"policyConstraints", "critical,requireExplicitPolicy:0"}}), &root);
+  const Cert leaf2 = Issue("leaf", Leaf(), &inter2);
+  EXPECT_EQ(RunChain(leaf2, inter2, root, {}).error_code, "no_explicit_policy");
+}
+
+TEST(VerifyPolicy, UnknownQualifierInACriticalPoliciesExtensionFails) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  // certificatePolicies { 1.2.3.4 with qualifier 1.2.3.9 = UTF8String "x" }
+  const std::string der = "DER:3013301106032A0304300A300806032A03090C0178";
+  const Cert critical = Issue("leaf", Leaf({{"certificatePolicies", "critical," + der}}), &inter);
+  const Cert plain = Issue("leaf", Leaf({{"certificatePolicies", der}}), &inter);
+  const VerifyResult r = RunChain(critical, inter, root, {});
+  EXPECT_EQ(r.error_code, "unhandled_critical_extension");
+  EXPECT_EQ(r.error_depth, 0);
+  EXPECT_TRUE(RunChain(plain, inter, root, {}).ok);
+}
+
+TEST(VerifyTrust, TrustedLeafMustBeSelfSignedWhenAsked) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Cert issued = Issue("leaf", Leaf(), &inter);
+  const Cert self = Issue("self", Leaf(), nullptr);
+  VerifyOptions o;
+  o.system_roots = false;
+  o.at = kAt;
+  o.leaf_is_trusted = true;
+  EXPECT_TRUE(VerifyChain(issued.der, o)->ok);
+  o.trusted_leaf_must_be_self_signed = true;
+  const VerifyResult r = *VerifyChain(issued.der, o);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error_code, "cert_untrusted");
+  EXPECT_TRUE(VerifyChain(self.der, o)->ok);
+}
+
+TEST(VerifyProfile, Sha1AndX509StrictAreOptions) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Cert sha1 = Issue("leaf", Leaf(), &inter, EVP_sha1());
+  EXPECT_EQ(RunChain(sha1, inter, root, {}).error_code, "ca_md_too_weak");
+  VerifyOptions o;
+  o.allow_sha1 = true;
+  EXPECT_TRUE(RunChain(sha1, inter, root, o).ok);
+  // basicConstraints not critical in a CA: an issuer rule (RFC 5280 4.2.1.9), not a path
+  // validation step (6.1.4 (k)).
+  const Cert loose = Issue("Inter", {{"basicConstraints", "CA:TRUE"}, {"keyUsage", "critical,keyCertSign"},
+                                     {"subjectKeyIdentifier", "hash"}, {"authorityKeyIdentifier", "keyid"}},
+                           &root);
+  const Cert leaf = Issue("leaf", Leaf(), &loose);
+  EXPECT_EQ(RunChain(leaf, loose, root, {}).error_code, "ca_bcons_not_critical");
+  o = {};
+  o.x509_strict = false;
+  EXPECT_TRUE(RunChain(leaf, loose, root, o).ok);
+}
+
+TEST(VerifyProfile, MicrosoftApplicationPoliciesAreUnderstoodOnlyBesideAnEku) {
+  const Cert root = Issue("Root", kCa, nullptr), inter = Issue("Inter", kCa, &root);
+  const Exts ms = {{"1.3.6.1.4.1.311.21.10", "critical,DER:3000"}};
+  const Cert with_eku = Issue("leaf", Leaf(With(ms, {{"extendedKeyUsage", "serverAuth"}})), &inter);
+  const Cert without = Issue("leaf", Leaf(ms), &inter);
+  EXPECT_TRUE(RunChain(with_eku, inter, root, Purpose(VerifyPurpose::kServer)).ok);
+  EXPECT_EQ(RunChain(without, inter, root, Purpose(VerifyPurpose::kServer)).error_code, "unhandled_critical_extension");
 }
 
 // --- BoringSSL verify-chain ------------------------------------------------------------
