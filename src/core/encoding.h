@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,6 +43,8 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 using Sha1Digest = std::array<std::uint8_t, 20>;
 
 Sha256Digest Sha256(ByteView data);
+// The digest of the parts concatenated, without concatenating them.
+Sha256Digest Sha256(std::initializer_list<ByteView> parts);
 Sha1Digest Sha1(ByteView data);
 // HMAC-SHA256 (RFC 2104 over SHA-256, as RFC 4231 tests it); any key length.
 Sha256Digest HmacSha256(ByteView key, ByteView data);

@@ -5,11 +5,8 @@
 namespace mica::merkle {
 
 Hash LeafHash(ByteView data) {
-  Bytes buf;
-  buf.reserve(data.size() + 1);
-  buf.push_back(0x00);
-  buf.insert(buf.end(), data.begin(), data.end());
-  return Sha256(buf);
+  static constexpr std::uint8_t kLeafPrefix = 0x00;
+  return Sha256({ByteView(&kLeafPrefix, 1), data});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {

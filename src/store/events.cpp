@@ -40,9 +40,9 @@ void AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+// Every key but the first follows a value.
 void AppendKey(std::string& out, const char* key) {
-  if (out.size() > 1) out.push_back(',');
-  out.push_back('"');
+  out.append(",\"");
   out.append(key);
   out.append("\":");
 }
@@ -51,9 +51,13 @@ void AppendKey(std::string& out, const char* key) {
 
 std::string CanonicalEventBody(const Event& e) {
   std::string out;
-  out.reserve(256 + e.detail.size() + e.subject.size() + e.location.size());
-  out.push_back('{');
-  AppendKey(out, "after");
+  AppendCanonicalEventBody(e, out);
+  return out;
+}
+
+void AppendCanonicalEventBody(const Event& e, std::string& out) {
+  out.reserve(out.size() + 256 + e.detail.size() + e.subject.size() + e.location.size());
+  out.append("{\"after\":");
   AppendString(out, e.after);
   AppendKey(out, "at");
   out.append(std::to_string(e.at));
@@ -76,7 +80,6 @@ std::string CanonicalEventBody(const Event& e) {
   AppendKey(out, "type");
   AppendString(out, e.type);
   out.push_back('}');
-  return out;
 }
 
 }  // namespace mica::store

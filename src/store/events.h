@@ -126,6 +126,8 @@ struct AuditEntry {
 // {"after","at","before","detail","event_id","location","owner","scan_id","severity",
 // "subject","type"}. docs/AUDIT.md shows an example; an outside verifier can rebuild it.
 std::string CanonicalEventBody(const Event& e);
+// The same, appended to out (one buffer reused across a batch of appends).
+void AppendCanonicalEventBody(const Event& e, std::string& out);
 
 struct AuditHead {
   std::int64_t size = 0;

@@ -39,10 +39,11 @@ std::string LocationName(const std::string& kind, const std::string& host, const
 constexpr std::string_view kChangeIdentityColumns =
     "i.id, i.kind, i.fingerprint, coalesce(i.subject, ''), coalesce(i.issuer, ''), "
     "i.spki_sha256, coalesce(i.is_ca, 0), coalesce(i.self_signed, 0), "
-    "instr(',' || coalesce(i.eku, '') || ',', ',code_signing,') > 0, i.private_encrypted, "
+    // No other EKU name contains "code_signing" (x509::EkuName).
+    "coalesce(instr(i.eku, 'code_signing') > 0, 0), i.private_encrypted, "
     "coalesce(i.not_after, 0), s.position, "
     // Asked only where it changes an event (code signing): CASE evaluates lazily.
-    "CASE WHEN instr(',' || coalesce(i.eku, '') || ',', ',code_signing,') > 0 THEN "
+    "CASE WHEN instr(i.eku, 'code_signing') > 0 THEN "
     "NOT EXISTS (SELECT 1 FROM sighting o WHERE o.identity_id = i.id AND o.announced = 1) "
     "ELSE 0 END, "
     "l.id, l.kind, l.host, l.path, l.port, l.sni, l.first_scan_id IS s.last_scan_id";
@@ -131,6 +132,8 @@ Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Ev
       "ON CONFLICT (size) DO NOTHING");
   if (!insert_checkpoint) return tl::unexpected(insert_checkpoint.error());
 
+  ids.reserve(events.size());
+  std::string body;
   for (Event& e : events) {
     const auto seq = static_cast<std::int64_t>(range.size());
     if (!e.dedup_key.empty()) {
@@ -141,7 +144,9 @@ Result<std::vector<std::int64_t>> SqliteStore::AppendEventsLocked(std::vector<Ev
     }
     e.id = id++;
     e.audit_seq = seq;
-    const merkle::Hash leaf = merkle::LeafHash(AsBytes(CanonicalEventBody(e)));
+    body.clear();
+    AppendCanonicalEventBody(e, body);
+    const merkle::Hash leaf = merkle::LeafHash(AsBytes(body));
     if (auto s =
             insert_event
                 ->Bind(e.id, e.at, e.type, e.severity,

@@ -113,9 +113,14 @@ Status SqliteStore::Init() {
   // pages) in memory through a large scan; the default 2 MiB made every insert a read.
   // Checkpoints every 64 MiB of WAL rather than SQLite's 4 MiB: a bulk scan rewrites the
   // same hot index pages in every transaction, and each checkpoint copies them again.
+  // Reads through a memory map (up to 1 GiB of the file) rather than a pread and a copy
+  // per page: a scan's change set joins every changed sighting to its identity and
+  // location, and this alone took the 100,000-location diff from ~0.8 s to ~0.6 s of CPU.
+  // The caveat SQLite documents (an I/O error on the file becomes SIGBUS) is the same
+  // as for any mapped file; keep the inventory on a local disk (docs/SCHEMA.md).
   if (auto s = db_.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; "
-                        "PRAGMA wal_autocheckpoint = 16384");
+                        "PRAGMA wal_autocheckpoint = 16384; PRAGMA mmap_size = 1073741824");
       !s)
     return Failed(s.error());
   if (auto s = Migrate(); !s) return s;

@@ -36,10 +36,13 @@ Event Base(const store::ChangeSet& set, const LocationChange& l, std::string typ
 
 // Pairs what vanished with what appeared at one location: same position first (a file
 // rewritten in place, a chain slot), then in order among identities of the same kind.
-std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>> Pair(
-    const LocationChange& l, std::vector<const ChangeIdentity*>& added_left,
-    std::vector<const ChangeIdentity*>& removed_left) {
-  std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>> pairs;
+// The three vectors are the caller's, reused across locations.
+void Pair(const LocationChange& l, std::vector<const ChangeIdentity*>& added_left,
+          std::vector<const ChangeIdentity*>& removed_left,
+          std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>>& pairs) {
+  added_left.clear();
+  removed_left.clear();
+  pairs.clear();
   for (const auto& a : l.added) added_left.push_back(&a);
   for (const auto& r : l.removed) removed_left.push_back(&r);
   auto take = [&](auto same) {
@@ -59,7 +62,6 @@ std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>> Pair(
     return r.position == a.position && r.kind == a.kind;
   });
   take([](const ChangeIdentity& r, const ChangeIdentity& a) { return r.kind == a.kind; });
-  return pairs;
 }
 
 }  // namespace
@@ -67,27 +69,37 @@ std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>> Pair(
 std::vector<Event> ClassifyChanges(const store::ChangeSet& set, const ChangeRules& rules,
                                    bool baseline) {
   std::vector<Event> out;
+  std::size_t expected = 0;  // about one event for each identity that came or went
+  for (const LocationChange& l : set.locations) expected += l.added.size() + l.removed.size();
+  out.reserve(expected);
+  std::vector<const ChangeIdentity*> added, removed;
+  std::vector<std::pair<const ChangeIdentity*, const ChangeIdentity*>> pairs;
   for (const LocationChange& l : set.locations) {
     const bool tls = l.kind == "tls_endpoint";
-    std::vector<const ChangeIdentity*> added, removed;
-    for (const auto& [before, after] : Pair(l, added, removed)) {
+    Pair(l, added, removed, pairs);
+    // One event per replacement, of the most specific type: a replacement by another
+    // issuer is an issuer_changed event (which also says whether the key changed), so
+    // a route for it never needs the identity_replaced event of the same change.
+    for (const auto& [before, after] : pairs) {
       const bool same_key = before->spki_sha256 == after->spki_sha256;
-      Event e = Base(set, l, "identity_replaced", "low");
+      const bool new_issuer = before->kind == "certificate" && before->issuer != after->issuer;
+      Event& e = out.emplace_back(new_issuer ? Base(set, l, "issuer_changed", tls ? "high" : "medium")
+                                             : Base(set, l, "identity_replaced", "low"));
       e.before = before->fingerprint;
       e.after = after->fingerprint;
       e.subject = after->subject;
-      e.detail = std::string(same_key ? "renewed with the same key" : "new key") + " (" +
-                 after->position + ")";
-      out.push_back(e);
-      if (before->kind == "certificate" && before->issuer != after->issuer) {
-        Event i = Base(set, l, "issuer_changed", tls ? "high" : "medium");
-        i.before = before->fingerprint;
-        i.after = after->fingerprint;
-        i.subject = after->subject;
-        i.detail = "issuer was '" + before->issuer + "', now '" + after->issuer + "'";
-        if (tls) i.detail += "; the endpoint may be intercepted";
-        out.push_back(std::move(i));
+      if (new_issuer) {
+        e.detail.append("issuer was '")
+            .append(before->issuer)
+            .append("', now '")
+            .append(after->issuer)
+            .append("'; ");
       }
+      e.detail.append(same_key ? "renewed with the same key" : "new key")
+          .append(" (")
+          .append(after->position)
+          .append(")");
+      if (new_issuer && tls) e.detail.append("; the endpoint may be intercepted");
     }
     for (const ChangeIdentity* a : added) {
       Event e = Base(set, l, "identity_added", "info");
