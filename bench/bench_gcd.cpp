@@ -1,9 +1,11 @@
 // Batch GCD benchmark (docs/PERFORMANCE.md, "Weak keys"; run by bench/run_weak_keys.sh).
 //
-//   bench_gcd gen COUNT BITS OUT [SEED]   writes COUNT hex moduli of BITS bits to OUT (one
+//   bench_gcd gen COUNT BITS OUT [SEED [FACTORS]]
+//                                         writes COUNT hex moduli of BITS bits to OUT (one
 //                                         per line, fastgcd's input format) with a few
 //                                         planted shared primes, and the planted pairs
 //                                         (0-based "a b") to OUT.planted. Not timed.
+//                                         FACTORS primes per modulus (default 2; see Gen).
 //   bench_gcd batch FILE [THREADS]        mica's BatchGcd over FILE; checks the planted pairs
 //   bench_gcd naive FILE COUNT            gcd of every pair among the first COUNT moduli
 //
@@ -64,7 +66,9 @@ const std::vector<unsigned>& SmallPrimes() {
 // benchmark would then report as a mismatch.
 class PrimeStream {
  public:
-  PrimeStream(unsigned long seed, unsigned bits) : bits_(bits) {
+  // top_bits: how many of the highest bits are set, so that products reach full size.
+  PrimeStream(unsigned long seed, unsigned bits, unsigned top_bits = 2)
+      : bits_(bits), top_bits_(top_bits) {
     gmp_randinit_default(st_);
     gmp_randseed_ui(st_, seed);
     mpz_inits(base_, e_, r_, two_, nullptr);
@@ -87,8 +91,7 @@ class PrimeStream {
     const auto& primes = SmallPrimes();
     std::vector<char> dead(kWindow, 0);
     mpz_urandomb(base_, st_, bits_);
-    mpz_setbit(base_, bits_ - 1);
-    mpz_setbit(base_, bits_ - 2);
+    for (unsigned b = 1; b <= top_bits_; ++b) mpz_setbit(base_, bits_ - b);
     mpz_setbit(base_, 0);
     for (unsigned q : primes) {
       const unsigned long rem = mpz_fdiv_ui(base_, q);
@@ -110,26 +113,39 @@ class PrimeStream {
     std::reverse(pending_.begin(), pending_.end());
   }
 
-  unsigned bits_;
+  unsigned bits_, top_bits_;
   gmp_randstate_t st_;
   mpz_t base_, e_, r_, two_;
   std::vector<std::string> pending_;
 };
 
-int Gen(std::size_t count, unsigned bits, const std::string& out, unsigned long seed) {
+// factors = 2: RSA-shaped moduli (two primes of bits/2). factors = k > 2: products of k
+// primes of bits/k bits, exactly as large, so batch GCD does the same arithmetic on them
+// (its cost depends on the moduli's sizes, not on how they factor), for a fraction of the
+// generation time: 1,000,000 RSA-shaped moduli need 2,000,000 512-bit primes, about 50
+// minutes of CPU here; eight 128-bit primes each take about two. The planted pairs are
+// always RSA-shaped (a shared prime of bits/2).
+int Gen(std::size_t count, unsigned bits, const std::string& out, unsigned long seed,
+        unsigned factors) {
   std::vector<std::string> lines(count);
   const unsigned half = bits / 2;
   auto work = [&](unsigned t, unsigned nt) {
-    PrimeStream primes(seed * 1000 + t, half);
-    mpz_t p, q, n;
-    mpz_inits(p, q, n, nullptr);
+    // Top 4 bits set: eight factors of at least 1.875 * 2^(b-1) multiply to 2^(bits-1)
+    // or more, so every product has exactly `bits` bits (checked below).
+    PrimeStream primes(seed * 1000 + t, bits / factors, factors > 2 ? 4 : 2);
+    mpz_t p, n;
+    mpz_inits(p, n, nullptr);
     for (std::size_t i = t; i < count; i += nt) {
-      primes.Next(p);
-      primes.Next(q);
-      mpz_mul(n, p, q);
+      do {
+        mpz_set_ui(n, 1);
+        for (unsigned f = 0; f < factors; ++f) {
+          primes.Next(p);
+          mpz_mul(n, n, p);
+        }
+      } while (mpz_sizeinbase(n, 2) != bits);
       lines[i] = Hex(n);
     }
-    mpz_clears(p, q, n, nullptr);
+    mpz_clears(p, n, nullptr);
   };
   const unsigned nt = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
@@ -213,11 +229,19 @@ int Naive(const std::string& path, std::size_t count) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
-  if (a.size() >= 4 && a[0] == "gen")
-    return Gen(std::stoul(a[1]), static_cast<unsigned>(std::stoul(a[2])), a[3],
-               a.size() > 4 ? std::stoul(a[4]) : 1);
+  if (a.size() >= 4 && a[0] == "gen") {
+    const unsigned bits = static_cast<unsigned>(std::stoul(a[2]));
+    const unsigned factors = a.size() > 5 ? static_cast<unsigned>(std::stoul(a[5])) : 2;
+    if (factors < 2 || factors > 8 || bits % factors != 0 || bits / factors < 64) {
+      std::cerr << "bench_gcd gen: FACTORS must be 2..8, divide BITS, and leave >= 64-bit "
+                   "primes\n";
+      return 2;
+    }
+    return Gen(std::stoul(a[1]), bits, a[3], a.size() > 4 ? std::stoul(a[4]) : 1, factors);
+  }
   if (a.size() >= 2 && a[0] == "batch") return Batch(a[1], a.size() > 2 ? std::stoi(a[2]) : 0);
   if (a.size() >= 3 && a[0] == "naive") return Naive(a[1], std::stoul(a[2]));
-  std::cerr << "usage: bench_gcd gen COUNT BITS OUT [SEED] | batch FILE [THREADS] | naive FILE COUNT\n";
+  std::cerr << "usage: bench_gcd gen COUNT BITS OUT [SEED [FACTORS]] | batch FILE [THREADS] | "
+               "naive FILE COUNT\n";
   return 2;
 }

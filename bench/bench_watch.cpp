@@ -3,9 +3,9 @@
 //
 //   bench_watch diff DB N PERCENT [same-issuer]
 //                                   two filesystem scans of N files; the second replaces
-//                                   PERCENT% of the certificates, by another issuer (two
-//                                   events each: replaced + issuer changed) or, with
-//                                   same-issuer, as a renewal (one event each). Times
+//                                   PERCENT% of the certificates, by another issuer (an
+//                                   issuer_changed event each) or, with same-issuer, as
+//                                   a renewal (an identity_replaced event each). Times
 //                                   FinishScan of the second scan (change set + events +
 //                                   audit appends).
 //   bench_watch append DB N BATCH   appends N events, BATCH per transaction, with an
