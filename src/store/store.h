@@ -126,6 +126,17 @@ struct SightingRow {
   std::int64_t first_scan_id = 0, last_scan_id = 0;
 };
 
+// One identity present somewhere now, with every place it is present, as
+// Store::ForEachPresentIdentity hands it to its visitor.
+struct PresentIdentity {
+  std::int64_t id = 0;
+  // position: as stored; for a certificate kept as its DER alone, that of its first
+  // present sighting.
+  x509::Identity identity;
+  // Its present sightings, ordered by path, then position.
+  std::vector<SightingRow> sightings;
+};
+
 struct IdentityFilter {
   std::optional<x509::Kind> kind;
   std::optional<UnixSeconds> expiring_before;  // not_after < this and not yet expired at `now`
@@ -219,6 +230,15 @@ class Store {
   // Every present sighting of every identity, ordered by identity_id: one query for
   // consumers that judge the whole inventory (policy check), instead of one per identity.
   [[nodiscard]] virtual Result<std::vector<SightingRow>> AllPresentSightings() = 0;
+  // Calls `visit` once for every identity present somewhere now, in id order, with its
+  // present sightings: one query, identities decoded a few hundred at a time (on a helper
+  // thread; `visit` runs on the caller's), so that a consumer judging the whole inventory
+  // (policy check) never holds all of it. What `visit` gets lives until it returns (move
+  // out what must outlive the call). All identities come from one snapshot of the
+  // inventory. Errors: kIo, and kInput for an identity that cannot be decoded (nothing
+  // after it is visited).
+  [[nodiscard]] virtual Status ForEachPresentIdentity(
+      const std::function<void(PresentIdentity&)>& visit) = 0;
   // Identities sharing `spki_sha256` (certificates and keys of one key pair).
   [[nodiscard]] virtual Result<std::vector<IdentityRow>> FindBySpki(
       const std::string& spki_sha256) = 0;

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -763,6 +765,102 @@ TEST_F(StoreTest, AllPresentSightingsSkipsVanishedAndOrdersByIdentity) {
   EXPECT_EQ((*all)[0].location.path, "/etc/a.pem");
   for (std::size_t i = 1; i < all->size(); ++i)
     EXPECT_LE((*all)[i - 1].identity_id, (*all)[i].identity_id);
+}
+
+}  // namespace
+}  // namespace mica::store
+
+namespace mica::store {
+namespace {
+
+// The streamed inventory that policy check reads: present identities in id order, each
+// once with its present places by path; vanished ones and vanished places left out.
+TEST_F(StoreTest, ForEachPresentIdentityStreamsPresentIdentitiesWithTheirPlaces) {
+  Open();
+  const auto s1 = Begin({"/etc"});
+  RecordOk(s1,
+           {File("/etc/z.pem", {Cert("aa", "CA", kT0 + kDay)}),
+            File("/etc/gone.pem", {Cert("cc", "CA", kT0 + kDay)}),
+            File("/etc/a.pem", {Cert("aa", "CA", kT0 + kDay), Cert("bb", "CA", kT0 + 2 * kDay)}),
+            File("/etc/k.pem", {Key("dd", "spki-d", false)}, 0100600)},
+           kT0);
+  FinishOk(s1, kT0 + 1);
+  const auto s2 = Begin({"/etc"}, "h1", kT0 + 10);
+  RecordOk(s2,
+           {File("/etc/z.pem", {Cert("aa", "CA", kT0 + kDay)}),
+            File("/etc/a.pem", {Cert("aa", "CA", kT0 + kDay), Cert("bb", "CA", kT0 + 2 * kDay)}),
+            File("/etc/k.pem", {Key("dd", "spki-d", false)}, 0100600)},
+           kT0 + 10);
+  FinishOk(s2, kT0 + 11);
+
+  std::vector<std::int64_t> ids;
+  std::vector<std::string> seen;
+  std::map<std::string, std::vector<std::string>> places;
+  auto s = store_->ForEachPresentIdentity([&](PresentIdentity& p) {
+    ids.push_back(p.id);
+    seen.push_back(p.identity.fingerprint);
+    for (const SightingRow& r : p.sightings) {
+      EXPECT_TRUE(r.present);
+      EXPECT_EQ(r.identity_id, p.id);
+      places[p.identity.fingerprint].push_back(r.location.path);
+    }
+  });
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(seen, (std::vector<std::string>{"aa", "bb", "dd"}));  // cc vanished
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(places["aa"], (std::vector<std::string>{"/etc/a.pem", "/etc/z.pem"}));
+  EXPECT_EQ(places["dd"], std::vector<std::string>{"/etc/k.pem"});
+
+  // The decoded identity is the stored one, file facts included.
+  bool key_seen = false;
+  ASSERT_TRUE(store_->ForEachPresentIdentity([&](PresentIdentity& p) {
+    if (p.identity.fingerprint != "dd") return;
+    key_seen = true;
+    EXPECT_EQ(p.identity.kind, Kind::kPrivateKey);
+    EXPECT_EQ(p.identity.key.spki_sha256, "spki-d");
+    ASSERT_TRUE(p.sightings[0].file.has_value());
+    EXPECT_EQ(p.sightings[0].file->mode & 0777, 0600u);
+    EXPECT_EQ(p.sightings[0].file->owner, "alice");
+  }));
+  EXPECT_TRUE(key_seen);
+}
+
+TEST_F(StoreTest, ForEachPresentIdentityDecodesStoredCertificatesAndReportsBadRows) {
+  Open();
+  // More identities than one decoding batch, a real certificate stored as DER among them.
+  const std::string pem = testing::MakeCertificate(testing::CertSpec{}).cert_pem;
+  auto parsed = x509::ParseContent(
+      ByteView(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()), {});
+  ASSERT_TRUE(parsed && parsed->identities.size() == 1u);
+  std::vector<Observation> obs;
+  for (int i = 0; i < 700; ++i) {
+    char fp[16];
+    std::snprintf(fp, sizeof fp, "f%05d", i);
+    obs.push_back(File("/etc/" + std::string(fp) + ".pem", {Cert(fp, "CA", kT0 + kDay)}));
+  }
+  obs.push_back(File("/etc/real.pem", {parsed->identities[0]}));
+  const auto scan = Begin({"/etc"});
+  RecordOk(scan, obs, kT0);
+  FinishOk(scan, kT0 + 1);
+  std::size_t n = 0;
+  std::string real_subject;
+  ASSERT_TRUE(store_->ForEachPresentIdentity([&](PresentIdentity& p) {
+    ++n;
+    if (p.identity.fingerprint == parsed->identities[0].fingerprint)
+      real_subject = p.identity.cert ? p.identity.cert->subject : "";
+  }));
+  EXPECT_EQ(n, 701u);
+  EXPECT_EQ(real_subject, parsed->identities[0].cert->subject);
+  EXPECT_FALSE(real_subject.empty());
+
+  // A row that cannot be decoded stops the stream with kInput naming it.
+  RawExec("UPDATE identity SET details = 'not json' WHERE fingerprint = 'f00300'");
+  std::size_t before = 0;
+  auto s = store_->ForEachPresentIdentity([&](PresentIdentity&) { ++before; });
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kInput);
+  EXPECT_NE(s.error().message.find("cannot be read back"), std::string::npos) << s.error().message;
+  EXPECT_LT(before, 701u);
 }
 
 }  // namespace

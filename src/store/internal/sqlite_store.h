@@ -29,7 +29,8 @@ inline constexpr int kEventColumnCount = 14;
 Event ReadEvent(const Statement& s, int first);
 
 // The methods are split by subject over sqlite_store.cpp (scans, identities, queries),
-// sqlite_events.cpp (events, audit log, findings) and sqlite_outbox.cpp (alerts).
+// sqlite_present.cpp (the whole present inventory, streamed), sqlite_events.cpp (events,
+// audit log, findings) and sqlite_outbox.cpp (alerts).
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(Database db) : db_(std::move(db)) {}
@@ -48,6 +49,7 @@ class SqliteStore final : public Store {
   Result<std::vector<IdentityRow>> FindByFingerprint(const std::string& prefix) override;
   Result<std::vector<SightingRow>> Sightings(std::int64_t identity_id) override;
   Result<std::vector<SightingRow>> AllPresentSightings() override;
+  Status ForEachPresentIdentity(const std::function<void(PresentIdentity&)>& visit) override;
   Result<std::vector<IdentityRow>> FindBySpki(const std::string& spki_sha256) override;
   Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
                             int list_limit) override;
@@ -109,9 +111,11 @@ class SqliteStore final : public Store {
   // Inside an open transaction: records `events` (skipping known dedup keys) and appends
   // each to the audit log. Returns the ids recorded (sqlite_events.cpp).
   [[nodiscard]] Result<std::vector<std::int64_t>> AppendEventsLocked(std::vector<Event> events);
-  // Inside FinishScan's transaction: the raw changes of scan `scan_id` (sqlite_events.cpp).
-  [[nodiscard]] Result<ChangeSet> CollectChanges(std::int64_t scan_id, const std::string& kind,
-                                                 UnixSeconds at);
+  // Inside FinishScan's transaction: reads the changes of scan `scan_id`, classifies them
+  // and appends the events; returns how many were recorded (sqlite_events.cpp).
+  [[nodiscard]] Result<std::int64_t> RecordChanges(std::int64_t scan_id, const std::string& kind,
+                                                   UnixSeconds at,
+                                                   const ChangeClassifier& classify);
 
   Database db_;
   std::int64_t checkpoint_interval_ = 1000;
