@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 
 namespace mica::policy {
 
@@ -183,6 +184,11 @@ void CheckCertificate(const Identity& id, const x509::CertificateInfo& c, const 
     add.Add("rfc5280-aki-missing", "no authorityKeyIdentifier on a certificate issued by " + c.issuer);
 }
 
+// The rules InventoryChecker judges, by their bit in InventoryChecker::Entry::rules.
+constexpr const char* kInventoryRules[] = {"spki-reused", "private-key-without-certificate",
+                                           "no-owner"};
+constexpr std::size_t kSpkiReused = 0, kOrphanKey = 1, kNoOwner = 2;
+
 bool CodeSigning(const Identity& id) {
   return id.cert && HasEku(*id.cert, "code_signing");
 }
@@ -259,36 +265,87 @@ std::vector<Finding> CheckIdentity(const Identity& id, const Where& where, const
 std::vector<Finding> CheckInventory(const std::vector<Identity>& ids, const std::vector<Where>& wheres,
                                     const Policy& p, UnixSeconds now,
                                     const std::map<std::string, std::string>* owners) {
-  std::vector<Finding> out;
-  std::map<std::string, std::vector<std::size_t>> certs_by_spki;
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i].kind == Kind::kCertificate && !ids[i].key.spki_sha256.empty())
-      certs_by_spki[ids[i].key.spki_sha256].push_back(i);
-  for (const auto& [spki, idx] : certs_by_spki) {
-    if (idx.size() < 2) continue;
-    for (std::size_t i : idx) {
-      // Renewals with the same key are common and deliberate only when the old one is gone:
-      // count the certificates still alive.
-      Checker add(ids[i], wheres[i], p, out);
-      add.Add("spki-reused", "key " + spki.substr(0, 16) + "... is in " + std::to_string(idx.size()) + " certificates");
-    }
+  InventoryChecker checker(p, now);
+  for (std::size_t i = 0; i < ids.size(); ++i) checker.Add(ids[i], wheres[i]);
+  return checker.Finish(owners);
+}
+
+InventoryChecker::InventoryChecker(const Policy& policy, UnixSeconds now)
+    : policy_(policy), now_(now) {
+  static_assert(std::size(kInventoryRules) == std::extent_v<decltype(configs_)>);
+  for (std::size_t r = 0; r < std::size(kInventoryRules); ++r)
+    configs_[r] = policy_.Rule(kInventoryRules[r]);
+}
+
+void InventoryChecker::Add(const Identity& id, const Where& where) {
+  std::uint8_t rules = 0;
+  for (std::size_t r = 0; r < std::size(kInventoryRules); ++r) {
+    const RuleConfig* rc = configs_[r];
+    if (rc && rc->enabled && InScope(rc->scope, id, where))
+      rules |= static_cast<std::uint8_t>(1u << r);
   }
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].kind != Kind::kPrivateKey || ids[i].key.spki_sha256.empty()) continue;
-    if (certs_by_spki.count(ids[i].key.spki_sha256)) continue;
-    Checker add(ids[i], wheres[i], p, out);
-    add.Add("private-key-without-certificate", "no certificate in the inventory has this key");
+  // Only certificates and private keys take part in the SPKI rules.
+  const bool spki = id.kind == Kind::kCertificate || id.kind == Kind::kPrivateKey;
+  entries_.push_back(
+      {id.kind, rules, id.fingerprint, spki ? id.key.spki_sha256 : std::string(), where.path});
+}
+
+std::vector<Finding> InventoryChecker::Finish(const std::map<std::string, std::string>* owners,
+                                              const std::vector<std::uint32_t>& order) const {
+  std::vector<std::uint32_t> listed = order;
+  if (listed.empty()) {
+    listed.resize(entries_.size());
+    for (std::size_t i = 0; i < listed.size(); ++i) listed[i] = static_cast<std::uint32_t>(i);
+  }
+  std::vector<Finding> out;
+  auto add = [&](std::size_t rule, const Entry& e, std::string evidence) {
+    if (!(e.rules & (1u << rule))) return;
+    out.push_back({kInventoryRules[rule], configs_[rule]->severity, e.fingerprint, e.path,
+                   std::move(evidence), std::nullopt});
+  };
+  // Certificates by SPKI, then in listed order: the order of a map from SPKI to indices,
+  // without a node per certificate.
+  std::vector<std::uint32_t> certs;
+  for (std::uint32_t i : listed)
+    if (entries_[i].kind == Kind::kCertificate && !entries_[i].spki_sha256.empty())
+      certs.push_back(i);
+  std::stable_sort(certs.begin(), certs.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return entries_[a].spki_sha256 < entries_[b].spki_sha256;
+  });
+  for (std::size_t g = 0; g < certs.size();) {
+    const std::string& spki = entries_[certs[g]].spki_sha256;
+    std::size_t end = g + 1;
+    while (end < certs.size() && entries_[certs[end]].spki_sha256 == spki) ++end;
+    if (end - g >= 2) {
+      // Renewals with the same key are common and deliberate only when the old one is
+      // gone: count the certificates still alive.
+      const std::string evidence =
+          "key " + spki.substr(0, 16) + "... is in " + std::to_string(end - g) + " certificates";
+      for (std::size_t k = g; k < end; ++k) add(kSpkiReused, entries_[certs[k]], evidence);
+    }
+    g = end;
+  }
+  auto has_cert = [&](const std::string& spki) {
+    auto it = std::lower_bound(
+        certs.begin(), certs.end(), spki,
+        [&](std::uint32_t c, const std::string& s) { return entries_[c].spki_sha256 < s; });
+    return it != certs.end() && entries_[*it].spki_sha256 == spki;
+  };
+  for (std::uint32_t i : listed) {
+    const Entry& e = entries_[i];
+    if (e.kind != Kind::kPrivateKey || e.spki_sha256.empty() || has_cert(e.spki_sha256)) continue;
+    add(kOrphanKey, e, "no certificate in the inventory has this key");
   }
   // "Once owners exist": an inventory where nobody has assigned any owner is not judged
   // on ownership.
   if (owners && !owners->empty()) {
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (owners->count(ids[i].fingerprint)) continue;
-      Checker add(ids[i], wheres[i], p, out);
-      add.Add("no-owner", "no owner rule or assignment covers this identity (mica people owners)");
+    for (std::uint32_t i : listed) {
+      if (owners->count(entries_[i].fingerprint)) continue;
+      add(kNoOwner, entries_[i],
+          "no owner rule or assignment covers this identity (mica people owners)");
     }
   }
-  ApplyExceptions(out, p, now);
+  ApplyExceptions(out, policy_, now_);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "policy/rules.h"
 
 #include <algorithm>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -249,6 +250,61 @@ TEST(Rules, NoOwnerOnlyOnceOwnersExist) {
   ASSERT_NE(it, f.end());
   EXPECT_EQ(it->fingerprint, b.fingerprint);
   EXPECT_EQ(count(&some), 1);
+}
+
+// What a caller streaming the inventory gets: the findings CheckInventory gives for the
+// identities in the listed order, with scopes judged at the place given to Add.
+TEST(Rules, InventoryCheckerFollowsTheListedOrderAndScopes) {
+  auto a = MakeCertificate(Good());
+  auto cert = Parse(a.cert_pem);
+  auto twin = cert;
+  twin.fingerprint = "ff" + twin.fingerprint.substr(2);
+  auto third = cert;
+  third.fingerprint = "aa" + third.fingerprint.substr(2);
+  auto orphan = Parse(MakeCertificate(Good()).key_pem, x509::Kind::kPrivateKey);
+  const std::vector<x509::Identity> added = {cert, twin, orphan, third};
+  const std::vector<Where> places = {
+      {"/etc/a.pem", -1}, {"/srv/b.pem", -1}, {"/k/o.key", 0600}, {"/etc/c.pem", -1}};
+  Policy p = Policy::Default();
+  for (auto& [id, rc] : p.rules)
+    if (id == "spki-reused") rc.scope.locations = {"/etc/*"};
+  const std::map<std::string, std::string> owners = {{cert.fingerprint, "p001"}};
+
+  InventoryChecker checker(p, Now());
+  for (std::size_t i = 0; i < added.size(); ++i) checker.Add(added[i], places[i]);
+  EXPECT_EQ(checker.size(), 4u);
+  const std::vector<std::uint32_t> order = {3, 2, 1, 0};
+  auto streamed = checker.Finish(&owners, order);
+
+  std::vector<x509::Identity> listed;
+  std::vector<Where> listed_places;
+  for (std::uint32_t i : order) {
+    listed.push_back(added[i]);
+    listed_places.push_back(places[i]);
+  }
+  auto whole = CheckInventory(listed, listed_places, p, Now(), &owners);
+  ASSERT_EQ(streamed.size(), whole.size());
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(streamed[i].rule, whole[i].rule) << i;
+    EXPECT_EQ(streamed[i].fingerprint, whole[i].fingerprint) << i;
+    EXPECT_EQ(streamed[i].location, whole[i].location) << i;
+    EXPECT_EQ(streamed[i].evidence, whole[i].evidence) << i;
+    EXPECT_EQ(streamed[i].severity, whole[i].severity) << i;
+  }
+  // The twin at /srv is out of the rule's scope; the other two come in listed order.
+  std::vector<std::string> reused;
+  for (const auto& x : streamed)
+    if (x.rule == "spki-reused") {
+      reused.push_back(x.location);
+      EXPECT_NE(x.evidence.find("is in 3 certificates"), std::string::npos) << x.evidence;
+    }
+  EXPECT_EQ(reused, (std::vector<std::string>{"/etc/c.pem", "/etc/a.pem"}));
+  // The added order when no order is given.
+  auto in_added_order = checker.Finish(&owners);
+  std::vector<std::string> reused_added;
+  for (const auto& x : in_added_order)
+    if (x.rule == "spki-reused") reused_added.push_back(x.location);
+  EXPECT_EQ(reused_added, (std::vector<std::string>{"/etc/a.pem", "/etc/c.pem"}));
 }
 
 TEST(Exceptions, AcceptedRiskIsShownUntilItsDate) {
