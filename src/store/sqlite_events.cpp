@@ -312,13 +312,23 @@ Status SqliteStore::ScanAudit(const std::function<void(const AuditEntry&)>& visi
   return {};
 }
 
-Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::string& kind,
-                                              UnixSeconds at) {
-  ChangeSet set;
-  set.scan_id = scan_id;
-  set.scan_kind = kind;
-  set.at = at;
+Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std::string& kind,
+                                                UnixSeconds at, const ChangeClassifier& classify) {
+  // What changed is read, classified and appended a window of location ids at a time:
+  // memory holds one window's change set and events, whatever the size of the scan (the
+  // first scan of a large tree adds every sighting). Windows are independent because a
+  // replacement pairs what vanished and what appeared at one location.
+  constexpr std::int64_t kWindow = 8192;
+  std::int64_t recorded = 0;
   std::unordered_map<std::int64_t, std::size_t> index;  // location id -> set.locations
+  ChangeSet set;
+  auto reset = [&] {
+    set = ChangeSet{};
+    set.scan_id = scan_id;
+    set.scan_kind = kind;
+    set.at = at;
+    index.clear();
+  };
   auto location_of = [&](const Statement& s, int first) -> LocationChange& {
     const std::int64_t id = s.Int(first);
     auto [it, fresh] = index.emplace(id, set.locations.size());
@@ -333,28 +343,59 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
     }
     return set.locations[it->second];
   };
-  // The two passes read "announced" before it is updated below.
+  auto flush = [&]() -> Status {
+    if (set.locations.empty()) return {};
+    auto ids = AppendEventsLocked(classify(set));
+    if (!ids) return tl::unexpected(ids.error());
+    recorded += static_cast<std::int64_t>(ids->size());
+    reset();
+    return {};
+  };
+  reset();
+
+  // Both passes read "announced" before it is updated below. Only what was announced
+  // can be removed: a sighting from a failed scan that is gone again was never an event.
   const std::string base = "SELECT " + std::string(kChangeIdentityColumns) +
                            " FROM sighting s JOIN identity i ON i.id = s.identity_id "
                            "JOIN location l ON l.id = s.location_id WHERE ";
-  for (const bool added : {false, true}) {
-    auto stmt = db_.Prepare(base + (added ? "s.last_scan_id = ?1 AND s.announced = 0 AND "
-                                            "s.present = 1"
-                                          // Only what was announced can be removed: a
-                                          // sighting from a failed scan that is gone
-                                          // again was never an event.
-                                          : "s.vanished_scan_id = ?1 AND s.announced = 1"));
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(scan_id);
-    for (;;) {
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      LocationChange& l = location_of(*stmt, 13);
-      (added ? l.added : l.removed).push_back(ReadChangeIdentity(*stmt));
+  constexpr std::string_view kAdded =
+      "s.last_scan_id = ?1 AND s.announced = 0 AND s.present = 1";
+  constexpr std::string_view kRemoved = "s.vanished_scan_id = ?1 AND s.announced = 1";
+  auto span = db_.Prepare(
+      "SELECT min(lo), max(hi) FROM ("
+      "SELECT min(s.location_id) AS lo, max(s.location_id) AS hi FROM sighting s WHERE " +
+      std::string(kAdded) +
+      " UNION ALL "
+      "SELECT min(s.location_id), max(s.location_id) FROM sighting s WHERE " +
+      std::string(kRemoved) + ")");
+  if (!span) return tl::unexpected(span.error());
+  auto row = span->Bind(scan_id).Step();
+  if (!row) return tl::unexpected(row.error());
+  const bool any = *row && !span->IsNull(0);
+  const std::int64_t first = any ? span->Int(0) : 0, last = any ? span->Int(1) : -1;
+  span->Reset();
+  const std::string window = " AND s.location_id >= ?2 AND s.location_id < ?3";
+  auto removed = db_.Prepare(base + std::string(kRemoved) + window);
+  if (!removed) return tl::unexpected(removed.error());
+  auto added = db_.Prepare(base + std::string(kAdded) + window);
+  if (!added) return tl::unexpected(added.error());
+  for (std::int64_t lo = first; lo <= last; lo += kWindow) {
+    for (Statement* stmt : {&*removed, &*added}) {
+      stmt->Bind(scan_id, lo, lo + kWindow);
+      const bool is_added = stmt == &*added;
+      if (auto s = ForEachRow(*stmt,
+                              [&](const Statement& r) {
+                                LocationChange& l = location_of(r, 13);
+                                (is_added ? l.added : l.removed).push_back(ReadChangeIdentity(r));
+                              });
+          !s)
+        return tl::unexpected(s.error());
     }
+    if (auto s = flush(); !s) return tl::unexpected(s.error());
   }
-  // Files whose permission bits changed in this scan, with what they hold.
+
+  // Files whose permission bits changed in this scan, with what they hold: few, and
+  // classified on their own (an exposure does not depend on what came or went).
   auto modes = db_.Prepare(
       "SELECT " + std::string(kChangeIdentityColumns) +
       ", l.prev_mode, l.mode FROM location l JOIN sighting s ON s.location_id = l.id "
@@ -372,11 +413,12 @@ Result<ChangeSet> SqliteStore::CollectChanges(std::int64_t scan_id, const std::s
                           });
       !s)
     return tl::unexpected(s.error());
+  if (auto s = flush(); !s) return tl::unexpected(s.error());
   if (auto s = db_.Exec("UPDATE sighting SET announced = 1 WHERE last_scan_id = " +
                         std::to_string(scan_id) + " AND announced = 0 AND present = 1");
       !s)
     return tl::unexpected(s.error());
-  return set;
+  return recorded;
 }
 
 namespace {

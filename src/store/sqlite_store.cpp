@@ -113,14 +113,12 @@ Status SqliteStore::Init() {
   // pages) in memory through a large scan; the default 2 MiB made every insert a read.
   // Checkpoints every 64 MiB of WAL rather than SQLite's 4 MiB: a bulk scan rewrites the
   // same hot index pages in every transaction, and each checkpoint copies them again.
-  // Reads through a memory map (up to 1 GiB of the file) rather than a pread and a copy
-  // per page: a scan's change set joins every changed sighting to its identity and
-  // location, and this alone took the 100,000-location diff from ~0.8 s to ~0.6 s of CPU.
-  // The caveat SQLite documents (an I/O error on the file becomes SIGBUS) is the same
-  // as for any mapped file; keep the inventory on a local disk (docs/SCHEMA.md).
+  // No memory map (PRAGMA mmap_size): it made the change-set reads ~25% cheaper, but
+  // every page read through it counts in the process's RSS, and the first scan of a
+  // 100,000-file tree went from 222 MiB to 436 MiB (docs/PERFORMANCE.md).
   if (auto s = db_.Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; "
-                        "PRAGMA wal_autocheckpoint = 16384; PRAGMA mmap_size = 1073741824");
+                        "PRAGMA wal_autocheckpoint = 16384");
       !s)
     return Failed(s.error());
   if (auto s = Migrate(); !s) return s;
@@ -443,11 +441,9 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
       !s)
     return Failed(s.error());
   if (classify) {
-    auto changes = CollectChanges(scan_id, scan_kind, finished_at);
-    if (!changes) return Failed(changes.error());
-    auto recorded = AppendEventsLocked(classify(*changes));
+    auto recorded = RecordChanges(scan_id, scan_kind, finished_at, classify);
     if (!recorded) return Failed(recorded.error());
-    if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(recorded->size()) +
+    if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(*recorded) +
                           " WHERE id = " + std::to_string(scan_id));
         !s)
       return Failed(s.error());

@@ -139,6 +139,36 @@ TEST_F(ChangesTest, CodeSigningAndTrustStoreAdditions) {
             (std::vector<std::string>{"ca_added_to_trust_store/high", "identity_added/info"}));
 }
 
+// The store reads a scan's changes 8,192 location ids at a time: a scan spanning
+// several windows records every change once, and replacements still pair per location.
+TEST_F(ChangesTest, ChangesAcrossSeveralLocationWindowsAreEachRecordedOnce) {
+  constexpr int kFiles = 17000;  // location ids 1..17001: three windows
+  auto tree = [&](int generation) {
+    std::vector<store::Observation> files;
+    for (int i = 0; i < kFiles; ++i) {
+      const bool changed = generation > 0 && i % 4000 == 7;  // 5 files, in 3 windows
+      files.push_back(File("/srv/f" + std::to_string(i) + ".pem",
+                           {Cert((changed ? "new" : "old") + std::to_string(i),
+                                 changed ? "Other CA" : "CA One", kT0 + 100 * kDay)}));
+    }
+    if (generation > 0) {
+      files.pop_back();  // the last file vanishes
+      files.push_back(File("/srv/zz.pem", {Cert("late", "CA One", kT0 + 100 * kDay)}));
+    }
+    return files;
+  };
+  EXPECT_EQ(Scan(tree(0), kT0).size(), static_cast<std::size_t>(kFiles));
+  auto events = Scan(tree(1), kT0 + 60);
+  std::vector<std::string> expected{"identity_added/info", "identity_removed/info"};
+  expected.insert(expected.end(), 5, "issuer_changed/medium");
+  EXPECT_EQ(Types(events), expected);
+  for (const auto& e : events) {
+    if (e.type != "issuer_changed") continue;
+    EXPECT_EQ(e.before, "old" + e.after.substr(3)) << e.location;
+    EXPECT_EQ(e.location, "/srv/f" + e.after.substr(3) + ".pem");
+  }
+}
+
 TEST_F(ChangesTest, EventsCarryTheOwnerOfTheIdentity) {
   store::ChangeSet set;
   store::LocationChange l;

@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 4> kMigrations = {
+inline constexpr std::array<const char*, 5> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -381,6 +381,17 @@ CREATE TABLE risk_score (
   signals     TEXT NOT NULL
 );
 CREATE INDEX risk_score_person ON risk_score (person, id);
+)sql",
+    // Version 5: a scan's change set is collected a range of locations at a time, so
+    // that a scan changing millions of sightings (the first scan of a large tree) holds
+    // one range in memory, not all of them: the partial indexes lead with the scan, then
+    // the location.
+    R"sql(
+DROP INDEX sighting_unannounced;
+CREATE INDEX sighting_unannounced ON sighting (last_scan_id, location_id) WHERE announced = 0;
+DROP INDEX sighting_vanished_scan;
+CREATE INDEX sighting_vanished_scan ON sighting (vanished_scan_id, location_id)
+  WHERE vanished_scan_id IS NOT NULL;
 )sql",
 };
 
