@@ -358,8 +358,7 @@ Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std:
   const std::string base = "SELECT " + std::string(kChangeIdentityColumns) +
                            " FROM sighting s JOIN identity i ON i.id = s.identity_id "
                            "JOIN location l ON l.id = s.location_id WHERE ";
-  constexpr std::string_view kAdded =
-      "s.last_scan_id = ?1 AND s.announced = 0 AND s.present = 1";
+  constexpr std::string_view kAdded = "s.last_scan_id = ?1 AND s.announced = 0 AND s.present = 1";
   constexpr std::string_view kRemoved = "s.vanished_scan_id = ?1 AND s.announced = 1";
   auto span = db_.Prepare(
       "SELECT min(lo), max(hi) FROM ("

@@ -83,8 +83,9 @@ std::vector<Event> ClassifyChanges(const store::ChangeSet& set, const ChangeRule
     for (const auto& [before, after] : pairs) {
       const bool same_key = before->spki_sha256 == after->spki_sha256;
       const bool new_issuer = before->kind == "certificate" && before->issuer != after->issuer;
-      Event& e = out.emplace_back(new_issuer ? Base(set, l, "issuer_changed", tls ? "high" : "medium")
-                                             : Base(set, l, "identity_replaced", "low"));
+      Event& e =
+          out.emplace_back(new_issuer ? Base(set, l, "issuer_changed", tls ? "high" : "medium")
+                                      : Base(set, l, "identity_replaced", "low"));
       e.before = before->fingerprint;
       e.after = after->fingerprint;
       e.subject = after->subject;
