@@ -5,6 +5,7 @@
 // reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
 // recorded at every multiple of checkpoint_interval_ entries and on request.
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -432,8 +433,11 @@ std::string Key(const FindingRecord& f) {
   return k;
 }
 
+// An open finding's last_seen_at is the last check of its rule (finding_check).
 constexpr std::string_view kFindingColumns =
-    "id, rule, fingerprint, location, severity, evidence, opened_at, last_seen_at, "
+    "id, rule, fingerprint, location, severity, evidence, opened_at, "
+    "CASE WHEN resolved_at IS NULL THEN max(last_seen_at, coalesce((SELECT checked_at FROM "
+    "finding_check c WHERE c.rule = finding.rule), 0)) ELSE last_seen_at END, "
     "coalesce(resolved_at, 0), coalesce(accepted_by, ''), coalesce(accepted_reason, ''), "
     "coalesce(accepted_until, 0)";
 
@@ -479,12 +483,13 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
                           });
       !s)
     return Failed(s.error());
-  // Still-open findings are seen again now: one statement for all of them, then a
-  // per-row update only where the content changed (usually none of 100,000).
-  auto seen_now = db_.Prepare(
-      "UPDATE finding SET last_seen_at = ?2 WHERE resolved_at IS NULL "
-      "AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
-  if (!seen_now) return Failed(seen_now.error());
+  // Still-open findings are seen again now: that is one row per rule in finding_check
+  // (written last), not a write of every open finding; a finding is rewritten only
+  // where its content changed (usually none of 100,000).
+  auto checked = db_.Prepare(
+      "INSERT INTO finding_check (rule, checked_at) VALUES (?1, ?2) "
+      "ON CONFLICT (rule) DO UPDATE SET checked_at = excluded.checked_at");
+  if (!checked) return Failed(checked.error());
   auto insert = db_.Prepare(
       "INSERT INTO finding (rule, fingerprint, location, severity, evidence, opened_at, "
       "last_seen_at, accepted_by, accepted_reason, accepted_until) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -492,7 +497,11 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
   auto refresh = db_.Prepare(
       "UPDATE finding SET severity = ?2, evidence = ?3, accepted_by = ?4, accepted_reason = ?5, "
       "accepted_until = ?6 WHERE id = ?1");
-  auto resolve = db_.Prepare("UPDATE finding SET resolved_at = ?2 WHERE id = ?1");
+  // A resolved finding was last seen by its rule's previous check.
+  auto resolve = db_.Prepare(
+      "UPDATE finding SET resolved_at = ?2, last_seen_at = max(last_seen_at, coalesce("
+      "(SELECT checked_at FROM finding_check c WHERE c.rule = finding.rule), 0)) WHERE id = ?1 "
+      "RETURNING last_seen_at");
   if (!insert) return Failed(insert.error());
   if (!refresh) return Failed(refresh.error());
   if (!resolve) return Failed(resolve.error());
@@ -534,11 +543,19 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
     delta.opened.push_back(std::move(opened));
   }
   for (auto& [key, f] : was_open) {
-    if (auto s = resolve->Bind(f.id, now).Run(); !s) return Failed(s.error());
+    auto row = resolve->Bind(f.id, now).Step();
+    if (!row) return Failed(row.error());
+    if (*row) f.last_seen_at = resolve->Int(0);
+    resolve->Reset();
     f.resolved_at = now;
     delta.resolved.push_back(std::move(f));
   }
-  if (auto s = seen_now->Bind(json(rules).dump(), now).Run(); !s) return Failed(s.error());
+  // The rules this check covered: the ones asked for, or every rule it reported.
+  std::set<std::string> covered(rules.begin(), rules.end());
+  if (rules.empty())
+    for (const FindingRecord& f : current) covered.insert(f.rule);
+  for (const std::string& rule : covered)
+    if (auto s = checked->Bind(rule, now).Run(); !s) return Failed(s.error());
   if (classify) {
     auto recorded = AppendEventsLocked(classify(delta));
     if (!recorded) return Failed(recorded.error());

@@ -238,11 +238,20 @@ TEST_F(ChangesTest, FindingsOpenOnceAndResolve) {
   ASSERT_TRUE(d2);
   EXPECT_TRUE(d2->opened.empty());
   EXPECT_EQ(d2->still_open, 2);
+  auto seen = store_->ListFindings({});
+  ASSERT_TRUE(seen);
+  ASSERT_EQ(seen->size(), 2u);
+  for (const auto& f : *seen) {
+    EXPECT_EQ(f.opened_at, kT0);
+    EXPECT_EQ(f.last_seen_at, kT0 + 60);  // the latest check that reported it
+  }
   now.pop_back();
   auto d3 = store_->SyncFindings({}, now, kT0 + 120, classify);
   ASSERT_TRUE(d3);
   ASSERT_EQ(d3->resolved.size(), 1u);
   EXPECT_EQ(d3->resolved[0].rule, "rsa-too-small");
+  EXPECT_EQ(d3->resolved[0].last_seen_at, kT0 + 60);  // not reported by this check
+  EXPECT_EQ(d3->resolved[0].resolved_at, kT0 + 120);
   // Another rule set leaves these findings alone.
   auto other = store_->SyncFindings({"person-at-risk"}, {}, kT0 + 180, classify);
   ASSERT_TRUE(other);
@@ -256,7 +265,12 @@ TEST_F(ChangesTest, FindingsOpenOnceAndResolve) {
   all.include_resolved = true;
   auto rows = store_->ListFindings(all);
   ASSERT_TRUE(rows);
-  EXPECT_EQ(rows->size(), 2u);  // never duplicated
+  ASSERT_EQ(rows->size(), 2u);  // never duplicated
+  for (const auto& f : *rows) {
+    // The check of another rule set did not see them: kT0 + 120 is still the last.
+    EXPECT_EQ(f.last_seen_at, f.rule == "cert-expired" ? kT0 + 120 : kT0 + 60) << f.rule;
+    EXPECT_EQ(f.resolved_at, f.rule == "cert-expired" ? 0 : kT0 + 120) << f.rule;
+  }
 }
 
 }  // namespace

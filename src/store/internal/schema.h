@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 5> kMigrations = {
+inline constexpr std::array<const char*, 6> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -392,6 +392,17 @@ CREATE INDEX sighting_unannounced ON sighting (last_scan_id, location_id) WHERE 
 DROP INDEX sighting_vanished_scan;
 CREATE INDEX sighting_vanished_scan ON sighting (vanished_scan_id, location_id)
   WHERE vanished_scan_id IS NOT NULL;
+)sql",
+    // Version 6: when each rule was last checked. An open finding was reported by every
+    // check of its rule since it opened, so its "last seen" is that check's time: one
+    // row per rule per check instead of rewriting every open finding (docs/SCHEMA.md).
+    R"sql(
+CREATE TABLE finding_check (
+  rule       TEXT PRIMARY KEY,
+  checked_at INTEGER NOT NULL
+);
+INSERT INTO finding_check (rule, checked_at)
+  SELECT rule, max(last_seen_at) FROM finding WHERE resolved_at IS NULL GROUP BY rule;
 )sql",
 };
 
