@@ -145,26 +145,7 @@ class Decoder {
 // The sighting columns (4 ..) of the current row into a fresh row (present: true).
 void ReadPresentSighting(const Statement& s, std::int64_t identity_id, SightingRow& row) {
   row.identity_id = identity_id;
-  row.location.kind =
-      s.Text(4) == "tls_endpoint" ? LocationKind::kTlsEndpoint : LocationKind::kFile;
-  row.location.host = s.Text(5);
-  row.location.path = s.Text(6);
-  row.location.port = static_cast<int>(s.Int(7));
-  row.location.sni = s.Text(8);
-  if (!s.IsNull(9)) {
-    FileFacts f;
-    f.mode = static_cast<std::uint32_t>(s.Int(9));
-    f.uid = static_cast<std::uint32_t>(s.Int(10));
-    f.gid = static_cast<std::uint32_t>(s.Int(11));
-    f.owner = s.Text(12);
-    f.group = s.Text(13);
-    f.size = s.Int(14);
-    f.mtime = s.Int(15);
-    row.file = std::move(f);
-  }
-  row.position = s.Text(16);
-  row.first_seen = s.Int(17);
-  row.last_seen = s.Int(18);
+  ReadSightingPlace(s, 4, row);
   row.first_scan_id = s.OptionalInt(19).value_or(0);
   row.last_scan_id = s.OptionalInt(20).value_or(0);
 }

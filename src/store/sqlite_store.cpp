@@ -584,28 +584,32 @@ Result<std::vector<IdentityRow>> SqliteStore::FindBySpki(const std::string& spki
                          {Lower(spki_sha256)});
 }
 
+void ReadSightingPlace(const Statement& s, int first, SightingRow& row) {
+  row.location.kind = LocationKindFromName(s.Text(first)).value_or(LocationKind::kFile);
+  row.location.host = s.Text(first + 1);
+  row.location.path = s.Text(first + 2);
+  row.location.port = static_cast<int>(s.Int(first + 3));
+  row.location.sni = s.Text(first + 4);
+  if (!s.IsNull(first + 5)) {
+    FileFacts f;
+    f.mode = static_cast<std::uint32_t>(s.Int(first + 5));
+    f.uid = static_cast<std::uint32_t>(s.Int(first + 6));
+    f.gid = static_cast<std::uint32_t>(s.Int(first + 7));
+    f.owner = s.Text(first + 8);
+    f.group = s.Text(first + 9);
+    f.size = s.Int(first + 10);
+    f.mtime = s.Int(first + 11);
+    row.file = std::move(f);
+  }
+  row.position = s.Text(first + 12);
+  row.first_seen = s.Int(first + 13);
+  row.last_seen = s.Int(first + 14);
+}
+
 SightingRow ReadSightingRow(const Statement& s) {
   SightingRow row;
   row.identity_id = s.Int(0);
-  row.location.kind = LocationKindFromName(s.Text(1)).value_or(LocationKind::kFile);
-  row.location.host = s.Text(2);
-  row.location.path = s.Text(3);
-  row.location.port = static_cast<int>(s.Int(4));
-  row.location.sni = s.Text(5);
-  if (!s.IsNull(6)) {
-    FileFacts f;
-    f.mode = static_cast<std::uint32_t>(s.Int(6));
-    f.uid = static_cast<std::uint32_t>(s.Int(7));
-    f.gid = static_cast<std::uint32_t>(s.Int(8));
-    f.owner = s.Text(9);
-    f.group = s.Text(10);
-    f.size = s.Int(11);
-    f.mtime = s.Int(12);
-    row.file = f;
-  }
-  row.position = s.Text(13);
-  row.first_seen = s.Int(14);
-  row.last_seen = s.Int(15);
+  ReadSightingPlace(s, 1, row);
   row.present = s.Int(16) != 0;
   row.vanished_at = s.OptionalInt(17).value_or(0);
   row.first_scan_id = s.OptionalInt(18).value_or(0);

@@ -27,6 +27,10 @@ inline constexpr std::string_view kEventColumns =
     "e.after_fp, e.subject, e.owner, e.detail, e.dedup_key, e.audit_seq";
 inline constexpr int kEventColumnCount = 14;
 Event ReadEvent(const Statement& s, int first);
+// The place columns of a sighting, from column `first` on: location kind, host, path,
+// port, sni, the seven file-fact columns (mode NULL: no facts), position, first_seen,
+// last_seen (sqlite_store.cpp).
+void ReadSightingPlace(const Statement& s, int first, SightingRow& row);
 
 // The methods are split by subject over sqlite_store.cpp (scans, identities, queries),
 // sqlite_present.cpp (the whole present inventory, streamed), sqlite_events.cpp (events,
