@@ -1,5 +1,6 @@
 #include "fixtures.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -65,6 +66,13 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void BlockSigpipeOnThisThread() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
 }
 
 std::string SharedData() {

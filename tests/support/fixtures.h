@@ -38,6 +38,11 @@ std::string ReadFile(const std::string& path);
 // The shared third-party data folder ($MICA_SHARED_DATA), or "" when absent.
 std::string SharedData();
 
+// For the threads of scripted TLS peers: OpenSSL writes with write(2), and a client
+// that hangs up first must make that write fail with EPIPE, not raise SIGPIPE and kill
+// the whole test binary. SIGPIPE is thread-directed, so the test's own threads keep it.
+void BlockSigpipeOnThisThread();
+
 }  // namespace mica::testing
 
 namespace mica::testing {

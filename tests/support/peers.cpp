@@ -17,6 +17,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "fixtures.h"
+
 namespace mica::testing {
 
 namespace {
@@ -181,6 +183,9 @@ StartTlsSmtpPeer::~StartTlsSmtpPeer() {
 }
 
 void StartTlsSmtpPeer::Run() {
+  // The scanner hangs up once it has the certificate, maybe before SSL_shutdown's
+  // close_notify goes out (a SIGPIPE killed the test binary once in CI).
+  BlockSigpipeOnThisThread();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   SSL_CTX_use_certificate_chain_file(ctx, cert_.c_str());
   SSL_CTX_use_PrivateKey_file(ctx, key_.c_str(), SSL_FILETYPE_PEM);

@@ -14,6 +14,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "fixtures.h"
+
 namespace mica::testing {
 
 namespace {
@@ -186,6 +188,7 @@ std::vector<SmtpMessage> SmtpReceiver::Messages() const {
 }
 
 void SmtpReceiver::Run() {
+  BlockSigpipeOnThisThread();  // a client may hang up before our TLS writes
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   SSL_CTX_use_certificate_chain_file(ctx, cert_.c_str());
   SSL_CTX_use_PrivateKey_file(ctx, key_.c_str(), SSL_FILETYPE_PEM);
