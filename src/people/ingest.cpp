@@ -444,18 +444,8 @@ Status Ingestor::Flush() {
   }
   for (auto& [k, v] : s.observations) b.observations.push_back(std::move(v));
   s.observations.clear();
-  if (s.writer.joinable()) {
-    auto st = Enqueue(true);
-    b.hours.clear();
-    b.countries.clear();
-    b.links.clear();
-    b.sessions.clear();
-    b.travel.clear();
-    b.observations.clear();
-    b.uses.clear();
-    return st;
-  }
-  auto st = store_.CommitIngest(b);
+  // The writer thread takes the aggregates with its next block; without one they go in now.
+  auto st = s.writer.joinable() ? Enqueue(true) : store_.CommitIngest(b);
   b.hours.clear();
   b.countries.clear();
   b.links.clear();

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "mica_run.h"
 #include "peers.h"
 #include "receivers.h"
 #include "store/store.h"
@@ -24,11 +25,6 @@ namespace mica::testing {
 namespace {
 
 using nlohmann::json;
-
-struct MicaRun {
-  int status = 0;
-  std::string out, err;
-};
 
 std::string At(long long t) {
   char buf[32];
@@ -59,12 +55,7 @@ constexpr const char* kSecret = "hunter2-webhook-secret";
 class AlertsTest : public ::testing::Test {
  protected:
   MicaRun Mica(const std::string& args) {
-    const std::string err_file = dir_ / "stderr.txt";
-    MicaRun r;
-    r.out = ShellOutput(std::string(MICA_BINARY) + " --db '" + db_ + "' --config '" + config_ +
-                            "' " + args + " 2>'" + err_file + "' </dev/null",
-                        &r.status);
-    r.err = ReadFile(err_file);
+    MicaRun r = RunMica(db_, "--config '" + config_ + "' " + args, dir_ / "stderr.txt");
     // The secrets never reach the output or a log line.
     EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
     EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;

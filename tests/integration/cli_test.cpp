@@ -11,31 +11,18 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "mica_run.h"
 
 namespace mica::testing {
 namespace {
 
 using nlohmann::json;
 
-struct CliRun {
-  int status = 0;
-  std::string out;
-  std::string err;
-};
-
 class CliTest : public ::testing::Test {
  protected:
-  CliRun Mica(const std::string& args) {
-    std::string err_file = dir_ / "stderr.txt";
-    CliRun r;
-    r.out = ShellOutput(std::string(MICA_BINARY) + " --db '" + db_ + "' " + args + " 2>'" +
-                            err_file + "' </dev/null",
-                        &r.status);
-    r.err = ReadFile(err_file);
-    return r;
-  }
+  MicaRun Mica(const std::string& args) { return RunMica(db_, args, dir_ / "stderr.txt"); }
   json MicaJson(const std::string& args) {
-    CliRun r = Mica(args);
+    MicaRun r = Mica(args);
     EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
     return json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   }
@@ -85,7 +72,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, ScanListShowSummaryOnAnEstate) {
   MakeEstate();
-  CliRun scan = Mica("scan fs '" + tree_ + "'");
+  MicaRun scan = Mica("scan fs '" + tree_ + "'");
   ASSERT_EQ(scan.status, 0) << scan.err;
   EXPECT_NE(scan.out.find("scan #1"), std::string::npos) << scan.out;
 
@@ -128,11 +115,11 @@ TEST_F(CliTest, ScanListShowSummaryOnAnEstate) {
   EXPECT_TRUE(lonely_listed);
   for (const auto& o : orphans) EXPECT_EQ(o.find("www.key"), std::string::npos) << o;
 
-  CliRun table = Mica("summary");
+  MicaRun table = Mica("summary");
   EXPECT_EQ(table.status, 0);
   EXPECT_NE(table.out.find("Code-signing certificates (1)"), std::string::npos) << table.out;
 
-  CliRun csv = Mica("inventory list --csv");
+  MicaRun csv = Mica("inventory list --csv");
   EXPECT_EQ(csv.status, 0);
   EXPECT_EQ(csv.out.rfind("fingerprint,kind,name,issuer,key,not_after,locations\r\n", 0), 0u);
 }
@@ -165,7 +152,7 @@ TEST_F(CliTest, ScanningAnotherRootDoesNotMarkThisOneVanished) {
 }
 
 TEST_F(CliTest, UsageErrorsExitTwoAndNameTheProblem) {
-  CliRun r = Mica("inventory list --kind gizmo");
+  MicaRun r = Mica("inventory list --kind gizmo");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("gizmo"), std::string::npos);
   r = Mica("inventory list --expiring-within soon");
@@ -190,7 +177,7 @@ TEST_F(CliTest, UsageErrorsExitTwoAndNameTheProblem) {
 TEST_F(CliTest, InputErrorsExitThreeAndNameTheInput) {
   std::string not_db = dir_ / "not-a-db";
   WriteFile(not_db, std::string(8192, 'x'));
-  CliRun r;
+  MicaRun r;
   r.out = ShellOutput(std::string(MICA_BINARY) + " --db '" + not_db + "' summary 2>&1", &r.status);
   EXPECT_EQ(r.status, 3) << r.out;
   EXPECT_NE(r.out.find(not_db), std::string::npos) << r.out;

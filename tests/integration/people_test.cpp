@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "mica_run.h"
 #include "people/testing/synthetic.h"
 
 namespace mica::testing {
@@ -14,11 +15,6 @@ namespace {
 
 using nlohmann::json;
 using people::testing::MakeSyntheticWorld;
-
-struct MicaRun {
-  int status = 0;
-  std::string out, err;
-};
 
 class PeopleCliTest : public ::testing::Test {
  protected:
@@ -31,15 +27,7 @@ class PeopleCliTest : public ::testing::Test {
     WriteFile(dir_ / "events.jsonl", world_.events_jsonl);
     WriteFile(dir_ / "devices.jsonl", world_.devices_jsonl);
   }
-  MicaRun Mica(const std::string& args) {
-    std::string err_file = dir_ / "stderr.txt";
-    MicaRun r;
-    r.out = ShellOutput(std::string(MICA_BINARY) + " --db '" + db_ + "' " + args + " 2>'" +
-                            err_file + "' </dev/null",
-                        &r.status);
-    r.err = ReadFile(err_file);
-    return r;
-  }
+  MicaRun Mica(const std::string& args) { return RunMica(db_, args, dir_ / "stderr.txt"); }
   json Json(const std::string& args, int want_status = 0) {
     MicaRun r = Mica(args);
     EXPECT_EQ(r.status, want_status) << args << "\n" << r.err << r.out;

@@ -11,31 +11,19 @@
 #include <nlohmann/json.hpp>
 
 #include "fixtures.h"
+#include "mica_run.h"
 
 namespace mica::testing {
 namespace {
 
 using nlohmann::json;
 
-struct CliRun {
-  int status = 0;
-  std::string out, err;
-};
-
 const std::map<std::string, int> kSeverityRank = {
     {"info", 0}, {"low", 1}, {"medium", 2}, {"high", 3}, {"critical", 4}};
 
 class PolicyCheckTest : public ::testing::Test {
  protected:
-  CliRun Mica(const std::string& args) {
-    const std::string err_file = dir_ / "stderr.txt";
-    CliRun r;
-    r.out = ShellOutput(std::string(MICA_BINARY) + " --db '" + db_ + "' " + args + " 2>'" +
-                            err_file + "' </dev/null",
-                        &r.status);
-    r.err = ReadFile(err_file);
-    return r;
-  }
+  MicaRun Mica(const std::string& args) { return RunMica(db_, args, dir_ / "stderr.txt"); }
 
   // Two certificates of one key, the same certificate in two files, an expired one, one
   // without SAN whose CN needs JSON escaping, a key readable by all with no certificate.
@@ -70,7 +58,7 @@ class PolicyCheckTest : public ::testing::Test {
   }
 
   json Check(int expected_status) {
-    CliRun r = Mica("policy check --json");
+    MicaRun r = Mica("policy check --json");
     EXPECT_EQ(r.status, expected_status) << r.err;
     json doc = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
     EXPECT_FALSE(doc.is_discarded()) << r.out;
@@ -88,7 +76,7 @@ class PolicyCheckTest : public ::testing::Test {
 
 TEST_F(PolicyCheckTest, PrintsFindingsBySeverityAndStoresThemOnce) {
   MakeEstate();
-  CliRun scan = Mica("scan fs '" + tree_ + "'");
+  MicaRun scan = Mica("scan fs '" + tree_ + "'");
   ASSERT_EQ(scan.status, 0) << scan.err;
 
   json doc = Check(1);  // cert-expired is critical, above the default --fail-on high
@@ -145,7 +133,7 @@ TEST_F(PolicyCheckTest, PrintsFindingsBySeverityAndStoresThemOnce) {
   EXPECT_GT(after["resolved"], 0);
   EXPECT_EQ(after["checked"], 5);
 
-  CliRun table = Mica("policy check");
+  MicaRun table = Mica("policy check");
   EXPECT_EQ(table.status, 1) << table.err;
   EXPECT_NE(table.out.find("\n5 identities checked, " + std::to_string(after["findings"].size()) +
                            " findings, " + std::to_string(after["failing"].get<int>()) +
@@ -156,7 +144,7 @@ TEST_F(PolicyCheckTest, PrintsFindingsBySeverityAndStoresThemOnce) {
 
 TEST_F(PolicyCheckTest, LintJsonIsTheSameDocumentNlohmannWouldPrint) {
   MakeEstate();
-  CliRun r = Mica("lint --json '" + tree_ + "/a/odd.crt' '" + tree_ + "/a/old.crt'");
+  MicaRun r = Mica("lint --json '" + tree_ + "/a/odd.crt' '" + tree_ + "/a/old.crt'");
   EXPECT_EQ(r.status, 1) << r.err;
   json doc = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(doc.is_discarded()) << r.out;
