@@ -4,9 +4,9 @@
 # same 100,000 in the same run, and the naive pairwise method on 5,000. Data goes to $OUT
 # (default /tmp/mica-weak-keys), never the repo.
 #
-# Generation is not timed. The 100,000 are RSA-shaped (two 512-bit primes: about 5 min of
-# CPU); the 1,000,000 are products of eight 128-bit primes (about 3 min instead of about
-# 50), the same size and so the same batch-GCD arithmetic (bench/bench_gcd.cpp, Gen).
+# Generation is not timed. The 100,000 are RSA-shaped (two 512-bit primes: 4.5 min here);
+# the 1,000,000 are products of eight 128-bit primes (~150 s of CPU instead of ~45 min),
+# the same size and so the same batch-GCD arithmetic (bench/bench_gcd.cpp, Gen).
 #
 # fastgcd (https://github.com/sagi/fastgcd) is the peer. It is not part of mica and is
 # never committed: build it in a scratch folder outside the repo against Debian's
