@@ -3,8 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,16 +14,6 @@ namespace mica::store::internal {
 namespace {
 
 using nlohmann::json;
-
-// rule, fingerprint and location, NUL-separated (none of them holds a NUL).
-std::string Key(const FindingRecord& f) {
-  std::string k;
-  k.reserve(f.rule.size() + f.fingerprint.size() + f.location.size() + 2);
-  k.append(f.rule).push_back('\0');
-  k.append(f.fingerprint).push_back('\0');
-  k.append(f.location);
-  return k;
-}
 
 // An open finding's last_seen_at is the last check of its rule (finding_check).
 constexpr std::string_view kFindingColumns =
@@ -55,6 +44,64 @@ std::optional<std::string> NonEmpty(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
+// A text column as SQLite holds it, valid until the statement steps again: the open
+// findings are compared where they lie instead of copied into ~1.1 million strings.
+std::string_view TextView(const Statement& s, int col) {
+  // column_text before column_bytes, as the SQLite docs ask; NULL reads as "".
+  const auto* p = ::sqlite3_column_text(s.get(), col);
+  if (p == nullptr) return {};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<std::size_t>(::sqlite3_column_bytes(s.get(), col))};
+}
+
+// The findings of one check, found by (rule, fingerprint, location): an open-addressing
+// table of indices into `current`, which owns the strings. The first of two findings
+// with one key wins, as before (a check may report one twice).
+class CurrentIndex {
+ public:
+  explicit CurrentIndex(const std::vector<FindingRecord>& current) : current_(current) {
+    std::size_t size = 16;
+    while (size < current.size() * 2) size *= 2;
+    slots_.assign(size, kEmpty);
+    mask_ = size - 1;
+    first_.assign(current.size(), false);
+    for (std::size_t i = 0; i < current.size(); ++i) {
+      const FindingRecord& f = current[i];
+      std::size_t& slot = Probe(f.rule, f.fingerprint, f.location);
+      if (slot != kEmpty) continue;  // reported twice in one check
+      slot = i;
+      first_[i] = true;
+    }
+  }
+
+  // The index of the finding with this key, or kEmpty.
+  std::size_t Find(std::string_view rule, std::string_view fingerprint, std::string_view location) {
+    return Probe(rule, fingerprint, location);
+  }
+  // Whether current[i] is the one kept for its key.
+  bool First(std::size_t i) const { return first_[i]; }
+
+  static constexpr std::size_t kEmpty = static_cast<std::size_t>(-1);
+
+ private:
+  std::size_t& Probe(std::string_view rule, std::string_view fingerprint,
+                     std::string_view location) {
+    const std::hash<std::string_view> h;
+    std::size_t at = (h(rule) * 31 + h(fingerprint)) * 31 + h(location);
+    for (;; at = (at + 1) & mask_) {
+      std::size_t& slot = slots_[at & mask_];
+      if (slot == kEmpty) return slot;
+      const FindingRecord& f = current_[slot];
+      if (f.fingerprint == fingerprint && f.location == location && f.rule == rule) return slot;
+    }
+  }
+
+  const std::vector<FindingRecord>& current_;
+  std::vector<std::size_t> slots_;
+  std::size_t mask_ = 0;
+  std::vector<bool> first_;
+};
+
 }  // namespace
 
 Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& rules,
@@ -62,20 +109,36 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
                                                UnixSeconds now, const FindingClassifier& classify) {
   auto tx = Transaction::Begin(db_);
   if (!tx) return Failed(tx.error());
-  auto open = db_.Prepare("SELECT " + std::string(kFindingColumns) +
-                          " FROM finding WHERE resolved_at IS NULL AND (?1 = '[]' OR rule IN "
-                          "(SELECT value FROM json_each(?1)))");
+  // What is open now is read without its last_seen_at (finding_check), only to be told
+  // apart: still open and unchanged (usually all of them), changed, or no longer reported.
+  auto open = db_.Prepare(
+      "SELECT id, rule, fingerprint, location, severity, evidence, coalesce(accepted_by, ''), "
+      "coalesce(accepted_reason, ''), coalesce(accepted_until, 0) FROM finding "
+      "WHERE resolved_at IS NULL AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
   if (!open) return Failed(open.error());
   open->Bind(json(rules).dump());
-  std::unordered_map<std::string, FindingRecord> was_open;
+  CurrentIndex index(current);
+  std::vector<bool> still_open(current.size(), false);
+  std::vector<std::pair<std::int64_t, std::size_t>> changed;  // finding id, index in current
+  std::vector<std::int64_t> gone;
   if (auto s = ForEachRow(*open,
                           [&](const Statement& r) {
-                            FindingRecord f = ReadFinding(r);
-                            std::string key = Key(f);
-                            was_open.emplace(std::move(key), std::move(f));
+                            const std::size_t i =
+                                index.Find(TextView(r, 1), TextView(r, 2), TextView(r, 3));
+                            if (i == CurrentIndex::kEmpty) {
+                              gone.push_back(r.Int(0));
+                              return;
+                            }
+                            still_open[i] = true;
+                            const FindingRecord& f = current[i];
+                            if (TextView(r, 4) != f.severity || TextView(r, 5) != f.evidence ||
+                                TextView(r, 6) != f.accepted_by ||
+                                TextView(r, 7) != f.accepted_reason || r.Int(8) != f.accepted_until)
+                              changed.emplace_back(r.Int(0), i);
                           });
       !s)
     return Failed(s.error());
+
   // Still-open findings are seen again now: that is one row per rule in finding_check
   // (written last), not a write of every open finding; a finding is rewritten only
   // where its content changed (usually none of 100,000).
@@ -83,65 +146,65 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
       "INSERT INTO finding_check (rule, checked_at) VALUES (?1, ?2) "
       "ON CONFLICT (rule) DO UPDATE SET checked_at = excluded.checked_at");
   if (!checked) return Failed(checked.error());
+  // No RETURNING: SQLite runs it as a trigger, so every insert opened a statement
+  // journal, which spilled to a temporary file (2.2 GB written for 140,589 findings).
   auto insert = db_.Prepare(
       "INSERT INTO finding (rule, fingerprint, location, severity, evidence, opened_at, "
       "last_seen_at, accepted_by, accepted_reason, accepted_until) VALUES (?1, ?2, ?3, ?4, ?5, "
-      "?6, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING RETURNING id");
+      "?6, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING");
   auto refresh = db_.Prepare(
       "UPDATE finding SET severity = ?2, evidence = ?3, accepted_by = ?4, accepted_reason = ?5, "
       "accepted_until = ?6 WHERE id = ?1");
   // A resolved finding was last seen by its rule's previous check.
   auto resolve = db_.Prepare(
       "UPDATE finding SET resolved_at = ?2, last_seen_at = max(last_seen_at, coalesce("
-      "(SELECT checked_at FROM finding_check c WHERE c.rule = finding.rule), 0)) WHERE id = ?1 "
-      "RETURNING last_seen_at");
+      "(SELECT checked_at FROM finding_check c WHERE c.rule = finding.rule), 0)) WHERE id = ?1");
+  auto resolved =
+      db_.Prepare("SELECT " + std::string(kFindingColumns) + " FROM finding WHERE id = ?1");
   if (!insert) return Failed(insert.error());
   if (!refresh) return Failed(refresh.error());
   if (!resolve) return Failed(resolve.error());
+  if (!resolved) return Failed(resolved.error());
 
   FindingDelta delta;
-  std::unordered_set<std::string> seen;
-  seen.reserve(current.size());
-  for (const FindingRecord& f : current) {
-    std::string key = Key(f);
-    if (!seen.insert(key).second) continue;  // reported twice in one check
+  for (const auto& [id, i] : changed) {
+    const FindingRecord& f = current[i];
     // 0 = no end (an optional here trips GCC 12's -Wmaybe-uninitialized at -O3).
     const std::int64_t until = f.accepted_until;
-    if (auto it = was_open.find(key); it != was_open.end()) {
-      const FindingRecord& old = it->second;
-      if (old.severity != f.severity || old.evidence != f.evidence ||
-          old.accepted_by != f.accepted_by || old.accepted_reason != f.accepted_reason ||
-          old.accepted_until != f.accepted_until) {
-        if (auto s = refresh
-                         ->Bind(old.id, f.severity, f.evidence, NonEmpty(f.accepted_by),
-                                NonEmpty(f.accepted_reason), until)
-                         .Run();
-            !s)
-          return Failed(s.error());
-      }
-      was_open.erase(it);
+    if (auto s = refresh
+                     ->Bind(id, f.severity, f.evidence, NonEmpty(f.accepted_by),
+                            NonEmpty(f.accepted_reason), until)
+                     .Run();
+        !s)
+      return Failed(s.error());
+  }
+  sqlite3* const handle = ::sqlite3_db_handle(insert->get());
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    if (!index.First(i)) continue;  // reported twice in one check
+    if (still_open[i]) {
       ++delta.still_open;
       continue;
     }
-    auto row = insert
-                   ->Bind(f.rule, f.fingerprint, f.location, f.severity, f.evidence, now,
-                          NonEmpty(f.accepted_by), NonEmpty(f.accepted_reason), until)
-                   .Step();
-    if (!row) return Failed(row.error());
-    if (!*row) continue;
-    FindingRecord opened = f;
-    opened.id = insert->Int(0);
+    const FindingRecord& f = current[i];
+    const std::int64_t until = f.accepted_until;
+    if (auto s = insert
+                     ->Bind(f.rule, f.fingerprint, f.location, f.severity, f.evidence, now,
+                            NonEmpty(f.accepted_by), NonEmpty(f.accepted_reason), until)
+                     .Run();
+        !s)
+      return Failed(s.error());
+    if (::sqlite3_changes(handle) == 0) continue;
+    FindingRecord& opened = delta.opened.emplace_back(f);
+    opened.id = ::sqlite3_last_insert_rowid(handle);
     opened.opened_at = opened.last_seen_at = now;
-    insert->Reset();
-    delta.opened.push_back(std::move(opened));
   }
-  for (auto& [key, f] : was_open) {
-    auto row = resolve->Bind(f.id, now).Step();
+  delta.resolved.reserve(gone.size());
+  for (const std::int64_t id : gone) {
+    if (auto s = resolve->Bind(id, now).Run(); !s) return Failed(s.error());
+    auto row = resolved->Bind(id).Step();
     if (!row) return Failed(row.error());
-    if (*row) f.last_seen_at = resolve->Int(0);
-    resolve->Reset();
-    f.resolved_at = now;
-    delta.resolved.push_back(std::move(f));
+    if (*row) delta.resolved.push_back(ReadFinding(*resolved));
+    resolved->Reset();
   }
   // The rules this check covered: the ones asked for, or every rule it reported.
   std::set<std::string> covered(rules.begin(), rules.end());
