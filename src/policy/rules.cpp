@@ -298,6 +298,7 @@ std::vector<Finding> InventoryChecker::Finish(const std::map<std::string, std::s
     for (std::size_t i = 0; i < listed.size(); ++i) listed[i] = static_cast<std::uint32_t>(i);
   }
   std::vector<Finding> out;
+  out.reserve(listed.size());  // usually enough: spki-reused alone can list every certificate
   auto add = [&](std::size_t rule, const Entry& e, std::string evidence) {
     if (!(e.rules & (1u << rule))) return;
     out.push_back({kInventoryRules[rule], configs_[rule]->severity, e.fingerprint, e.path,

@@ -1,5 +1,6 @@
 // Findings in the SQLite back end (docs/POLICY.md, docs/SCHEMA.md): the open set kept
 // in step with what a policy check reports, and the events that records.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -111,9 +112,13 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
   if (!tx) return Failed(tx.error());
   // What is open now is read without its last_seen_at (finding_check), only to be told
   // apart: still open and unchanged (usually all of them), changed, or no longer reported.
+  // NOT INDEXED: through the partial index finding_open SQLite visited the table in key
+  // order, a random read per row (0.9 s for 140,589 open findings, cold); the table in
+  // rowid order takes 0.04-0.1 s, and stays cheaper while resolved rows are fewer than
+  // ~10x the open ones.
   auto open = db_.Prepare(
       "SELECT id, rule, fingerprint, location, severity, evidence, coalesce(accepted_by, ''), "
-      "coalesce(accepted_reason, ''), coalesce(accepted_until, 0) FROM finding "
+      "coalesce(accepted_reason, ''), coalesce(accepted_until, 0) FROM finding NOT INDEXED "
       "WHERE resolved_at IS NULL AND (?1 = '[]' OR rule IN (SELECT value FROM json_each(?1)))");
   if (!open) return Failed(open.error());
   open->Bind(json(rules).dump());
@@ -179,6 +184,9 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
       return Failed(s.error());
   }
   sqlite3* const handle = ::sqlite3_db_handle(insert->get());
+  std::size_t to_open = 0;
+  for (std::size_t i = 0; i < current.size(); ++i) to_open += index.First(i) && !still_open[i];
+  delta.opened.reserve(to_open);
   for (std::size_t i = 0; i < current.size(); ++i) {
     if (!index.First(i)) continue;  // reported twice in one check
     if (still_open[i]) {
