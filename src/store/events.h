@@ -99,6 +99,9 @@ struct FindingRecord {
 struct FindingDelta {
   std::vector<FindingRecord> opened, resolved;
   std::int64_t still_open = 0;
+  // Rules this check judged for the first time in the inventory (no check of theirs
+  // recorded, no finding of theirs stored): what they opened is a baseline.
+  std::vector<std::string> first_checked;
 };
 
 using FindingClassifier = std::function<std::vector<Event>(const FindingDelta&)>;
