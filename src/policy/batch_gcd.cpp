@@ -8,15 +8,20 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
 #include <unordered_map>
 
+#include "policy/internal/batch_gcd_tree.h"
 #include "policy/internal/mpz.h"
 
 namespace mica::policy {
 
+using internal::kLeafCheckBits;
 using internal::Mpz;
+using internal::RemainderTree;
+using internal::TreeConfig;
 
 const char* GcdRelationName(GcdRelation r) {
   return r == GcdRelation::kDuplicate ? "duplicate" : "shared_factor";
@@ -49,10 +54,14 @@ void ParallelFor(std::size_t n, int threads, Fn fn) {
 }
 
 // A product tree over leaves[0, n): level 0 is the leaves (borrowed), up[k-1] is level k.
+// prec[k-1][j] is the number of fraction bits the scaled remainder tree carries at node
+// (k, j) (see Precision).
 struct Tree {
   const Mpz* leaves = nullptr;
   std::size_t n = 0;
+  std::size_t guard = 64;
   std::vector<std::vector<Mpz>> up;
+  std::vector<std::vector<std::size_t>> prec;
 
   std::size_t LevelSize(std::size_t k) const { return k == 0 ? n : up[k - 1].size(); }
   Mpz& Node(std::size_t k, std::size_t j) { return up[k - 1][j]; }
@@ -61,40 +70,79 @@ struct Tree {
   }
   std::size_t Top() const { return up.size(); }
   mpz_srcptr Root() const { return Get(Top(), 0); }
+  std::size_t Bits(std::size_t k, std::size_t j) const { return mpz_sizeinbase(Get(k, j), 2); }
+  // Fraction bits B of the scaled value at node (k, j): |N| + guard at a leaf N; for
+  // t = u*v, max(B_u + 2|v|, B_v + 2|u|) + 1, so that the error bound holds (comment
+  // above DescendScaled); an only child's parent has the child's value and precision.
+  std::size_t Precision(std::size_t k, std::size_t j) const {
+    return k == 0 ? Bits(0, j) + guard : prec[k - 1][j];
+  }
+
+  void Clear() {
+    up.clear();
+    prec.clear();
+  }
 
   void Build() {
-    up.clear();
+    Clear();
     std::size_t size = n;
     std::size_t k = 0;
     while (size > 1) {
       std::vector<Mpz> next((size + 1) / 2);
+      std::vector<std::size_t> bits(next.size());
       for (std::size_t j = 0; j < next.size(); ++j) {
-        if (2 * j + 1 < size)
+        if (2 * j + 1 < size) {
           mpz_mul(next[j].get(), Get(k, 2 * j), Get(k, 2 * j + 1));
-        else
+          bits[j] = std::max(Precision(k, 2 * j) + 2 * Bits(k, 2 * j + 1),
+                             Precision(k, 2 * j + 1) + 2 * Bits(k, 2 * j)) +
+                    1;
+        } else {
           mpz_set(next[j].get(), Get(k, 2 * j));
+          bits[j] = Precision(k, 2 * j);
+        }
       }
       up.push_back(std::move(next));
+      prec.push_back(std::move(bits));
       size = up.back().size();
       ++k;
     }
   }
 };
 
-// rem < Get(k, j)^2 is X*P mod Get(k, j)^2. Walks the subtree depth-first, freeing each
-// product node once its children's remainders exist, and sets hit[j] for every leaf j
-// with gcd(N_j, rem_j / N_j) != 1.
-void Descend(Tree& t, std::size_t k, std::size_t j, Mpz rem, std::vector<char>& hit,
-             std::size_t hit_base) {
+// rem = X*P mod t^2, for X = extra (1 when null) and P = product, a multiple of t.
+void ProductModSquare(mpz_srcptr t, mpz_srcptr product, mpz_srcptr extra, Mpz& rem) {
+  Mpz sq;
+  mpz_mul(sq.get(), t, t);
+  mpz_mod(rem.get(), product, sq.get());
+  if (extra != nullptr) {
+    // X*P mod t^2 without forming X*P (X may be a whole old corpus).
+    Mpz x;
+    mpz_mod(x.get(), extra, sq.get());
+    mpz_mul(rem.get(), rem.get(), x.get());
+    mpz_mod(rem.get(), rem.get(), sq.get());
+  }
+}
+
+// rem = X*P mod N^2 = N * ((X*P/N) mod N) for a leaf N: is gcd(N, (X*P/N) mod N) != 1?
+// Wipes rem.
+bool ExactLeafHit(mpz_srcptr leaf, Mpz& rem) {
+  Mpz q, g;
+  mpz_divexact(q.get(), rem.get(), leaf);
+  rem.Wipe();
+  mpz_gcd(g.get(), q.get(), leaf);
+  const bool hit = mpz_cmp_ui(g.get(), 1) != 0;
+  q.Wipe();
+  g.Wipe();
+  return hit;
+}
+
+// The classic remainder tree. rem < Get(k, j)^2 is X*P mod Get(k, j)^2. Walks the
+// subtree depth-first, freeing each product node once its children's remainders exist,
+// and sets hit[j] for every leaf j with gcd(N_j, rem_j / N_j) != 1.
+void DescendExact(Tree& t, std::size_t k, std::size_t j, Mpz rem, std::vector<char>& hit,
+                  std::size_t hit_base) {
   if (k == 0) {
-    mpz_srcptr leaf = t.Get(0, j);
-    Mpz q, g;
-    mpz_divexact(q.get(), rem.get(), leaf);  // rem = N * ((X*P/N) mod N)
-    rem.Wipe();
-    mpz_gcd(g.get(), q.get(), leaf);
-    hit[hit_base + j] = mpz_cmp_ui(g.get(), 1) != 0 ? 1 : 0;
-    q.Wipe();
-    g.Wipe();
+    hit[hit_base + j] = ExactLeafHit(t.Get(0, j), rem) ? 1 : 0;
     return;
   }
   const std::size_t below = t.LevelSize(k - 1);
@@ -113,13 +161,187 @@ void Descend(Tree& t, std::size_t k, std::size_t j, Mpz rem, std::vector<char>& 
   rem.Wipe();
   t.Node(k, j).Release();  // its children's remainders exist: no longer needed
   for (std::size_t c = 0; c < children; ++c)
-    Descend(t, k - 1, 2 * j + c, std::move(rems[c]), hit, hit_base);
+    DescendExact(t, k - 1, 2 * j + c, std::move(rems[c]), hit, hit_base);
 }
 
-// For distinct moduli m (all > 1), sets hit[i] when gcd(m_i, X * prod_{j != i} m_j) != 1,
-// X being `extra` (or 1 when null), and returns the product of m in `product`.
+// The scaled remainder tree (Bernstein, "Scaled remainder trees", 2004). For each node t
+// let y_t = frac(X*P / t^2) in [0, 1). For t = u*v, X*P/u^2 = (X*P/t^2) * v^2 and the
+// integer part of X*P/t^2 times v^2 is an integer, so y_u = frac(y_t * v^2): children
+// come from multiplications, not divisions. At a leaf N, X*P mod N^2 = N*k with
+// k = (X*P/N) mod N, so y_N = k/N and k = N*y_N is an integer (N, when k = 0 and the
+// value comes from just below 1).
+//
+// Fixed point: node t carries Y_t with y_t ~ Y_t / 2^B_t (B_t = Tree::Precision), and
+//   Y_u = floor((Y_t * v^2 mod 2^B_t) / 2^(B_t - B_u))        (MulFraction).
+// Error bound. Write Y_t / 2^B_t = y_t - e_t (mod 1); claim |e_t| < 3 * 2^-B_t at every
+// node. The root value is one truncated division: 0 <= e_root < 2^-B_root. A step
+// multiplies the error by v^2 < 2^(2|v|), may add the wrap-around error of MulFraction
+// (at most 2^-(B_u + 1)) and truncates once more (less than 2^-B_u), so
+//   |e_u| < 3 * 2^(2|v| - B_t) + 2^-(B_u + 1) + 2^-B_u <= (3/2 + 1/2 + 1) * 2^-B_u,
+// using B_t >= B_u + 2|v| + 1 (Tree::Precision). At a leaf, B_N = |N| + guard, so
+//   N*Y_N / 2^B_N = k - N*e_N (mod N), |N*e_N| < 2^|N| * 3 * 2^-(|N| + guard) < 2^(2 - guard),
+// 2^-62 for guard = 64: k (mod N) is the integer nearest N*Y_N / 2^B_N. As a safety net
+// against a mistake in this analysis or in the arithmetic below it, a leaf whose value
+// is not within 2^-kLeafCheckBits (2^-32) of an integer is recomputed by exact division
+// (X*P mod N^2 from the whole product) and counted; a wrong value passes that check
+// with probability about 2^-31.
+
+// Limbs for MulFraction, reused down one chunk's descent (one thread) so that the large
+// buffers near the top are not mapped and faulted in again at every node. They held
+// intermediate values and are wiped when freed, like the Mpz values they stand for.
+class LimbScratch {
+ public:
+  LimbScratch() = default;
+  ~LimbScratch() { Free(); }
+  LimbScratch(const LimbScratch&) = delete;
+  LimbScratch& operator=(const LimbScratch&) = delete;
+  mp_limb_t* Get(std::size_t n) {
+    if (n > n_) {
+      Free();
+      p_ = std::make_unique_for_overwrite<mp_limb_t[]>(n);
+      n_ = n;
+    }
+    return p_.get();
+  }
+
+ private:
+  void Free() {
+    if (p_) explicit_bzero(p_.get(), n_ * sizeof(mp_limb_t));
+    p_.reset();
+    n_ = 0;
+  }
+  std::size_t n_ = 0;
+  std::unique_ptr<mp_limb_t[]> p_;
+};
+
+// Y_c = floor((Y_t * s mod 2^bt) / 2^(bt - bc)) for s = sibling^2, computed one of two ways:
+//
+// - mpz_mul: the whole product, 2|t| + |t| bits, of which only the |t| bits below bit bt
+//   are kept.
+// - GMP's mpn_mulmod_bnm1 (the product mod B^rn - 1, B = 2^64, a cyclic convolution of
+//   rn limbs with rn*64 >= bt, about the cost of a |t| x |t| product): the part of the
+//   product above bit 64*rn (the integer part, not wanted) wraps around onto the lowest
+//   bits. GMP's own division uses it the same way. It is internal to GMP but exported by
+//   libgmp with this signature since GMP 5.0; the declaration is weak, so a libgmp
+//   without it links and takes the mpz_mul path. Error: write Y_t*s = H*2^(64 rn) + L.
+//   The result is R = H + L - j*(2^(64 rn) - 1) with j in {0, 1}, and because
+//   64*rn >= bt, R / 2^bt = L / 2^bt + (H + j) / 2^bt (mod 1): the fraction is too large
+//   by (H + j) / 2^bt, with H + j <= max(1, 2^(bt + 2|v| - 64 rn)) (Y_t*s < 2^(bt + 2|v|)),
+//   so by at most max(2^-bt, 2^(2|v| - 64 rn)) <= 2^-(bc + 1), since
+//   64*rn >= bt >= bc + 2|v| + 1. DescendScaled's bound accounts for it.
+extern "C" {
+void __gmpn_mulmod_bnm1(mp_ptr, mp_size_t, mp_srcptr, mp_size_t, mp_srcptr, mp_size_t,
+                        mp_ptr) __attribute__((weak));
+mp_size_t __gmpn_mulmod_bnm1_next_size(mp_size_t) __attribute__((weak));
+}
+
+// `scratch` null: always mpz_mul.
+void MulFraction(Mpz& out, const Mpz& y, mpz_srcptr s, std::size_t bt, std::size_t bc,
+                 LimbScratch* scratch) {
+  mpz_srcptr a = y.get(), b = s;
+  if (mpz_size(a) < mpz_size(b)) std::swap(a, b);
+  const auto an = static_cast<mp_size_t>(mpz_size(a)), bn = static_cast<mp_size_t>(mpz_size(b));
+  const auto need = static_cast<mp_size_t>((bt + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
+  if (scratch != nullptr && bn > 0 && __gmpn_mulmod_bnm1 != nullptr &&
+      __gmpn_mulmod_bnm1_next_size != nullptr) {
+    const mp_size_t rn = __gmpn_mulmod_bnm1_next_size(need);
+    // GMP requires 0 < bn <= an <= rn and an + bn > rn / 2; with an + bn <= rn the whole
+    // product fits and mpz_mul below is exact and no slower.
+    if (rn >= need && an <= rn && an + bn > rn) {
+      // The result, then GMP's scratch space (at most 2 rn + 4 limbs).
+      mp_limb_t* r = scratch->Get(3 * static_cast<std::size_t>(rn) + 4);
+      __gmpn_mulmod_bnm1(r, rn, mpz_limbs_read(a), an, mpz_limbs_read(b), bn, r + rn);
+      mpz_t view;
+      mpz_roinit_n(view, r, rn);
+      mpz_tdiv_q_2exp(out.get(), view, bt - bc);
+      mpz_fdiv_r_2exp(out.get(), out.get(), bc);
+      return;
+    }
+  }
+  mpz_mul(out.get(), a, b);
+  mpz_fdiv_r_2exp(out.get(), out.get(), bt);
+  mpz_tdiv_q_2exp(out.get(), out.get(), bt - bc);
+}
+
+void ScaleDown(Mpz& out, const Mpz& y, std::size_t bt, mpz_srcptr sibling, std::size_t bc,
+               LimbScratch* scratch) {
+  Mpz sq;
+  mpz_mul(sq.get(), sibling, sibling);
+  MulFraction(out, y, sq.get(), bt, bc, scratch);
+}
+
+struct ScaledDescent {
+  Tree& t;
+  std::vector<char>& hit;
+  std::size_t hit_base;
+  mpz_srcptr product;  // P, for the exact fallback at a leaf
+  mpz_srcptr extra;    // X or null
+  std::atomic<std::size_t>& fallbacks;
+  LimbScratch* scratch;  // null: MulFraction by mpz_mul only
+};
+
+// Y / 2^b ~ k / N at leaf N: is gcd(N, k) != 1? Falls back to the exact remainder when
+// N*Y / 2^b is not close to an integer. Wipes y.
+bool ScaledLeafHit(ScaledDescent& d, mpz_srcptr leaf, Mpz& y, std::size_t b) {
+  Mpz v, k;
+  mpz_mul(v.get(), leaf, y.get());  // N*y * 2^b
+  y.Wipe();
+  mpz_tdiv_q_2exp(k.get(), v.get(), b);
+  mpz_fdiv_r_2exp(v.get(), v.get(), b);  // fraction * 2^b: the distance below k + 1
+  if (mpz_tstbit(v.get(), b - 1)) {      // fraction >= 1/2: round up
+    mpz_add_ui(k.get(), k.get(), 1);
+    Mpz one;
+    mpz_setbit(one.get(), b);
+    mpz_sub(v.get(), one.get(), v.get());
+  }
+  const std::size_t c = static_cast<std::size_t>(kLeafCheckBits);
+  const bool close =
+      mpz_sgn(v.get()) == 0 || (b > c && mpz_sizeinbase(v.get(), 2) <= b - c);
+  v.Wipe();
+  if (!close) {
+    k.Wipe();
+    d.fallbacks.fetch_add(1, std::memory_order_relaxed);
+    Mpz rem;
+    ProductModSquare(leaf, d.product, d.extra, rem);
+    return ExactLeafHit(leaf, rem);
+  }
+  Mpz g;
+  mpz_gcd(g.get(), k.get(), leaf);
+  k.Wipe();
+  const bool hit = mpz_cmp_ui(g.get(), 1) != 0;
+  g.Wipe();
+  return hit;
+}
+
+// y = Y_(k,j) with b = Precision(k, j) fraction bits. Depth-first like DescendExact.
+void DescendScaled(ScaledDescent& d, std::size_t k, std::size_t j, Mpz y, std::size_t b) {
+  Tree& t = d.t;
+  if (k == 0) {
+    d.hit[d.hit_base + j] = ScaledLeafHit(d, t.Get(0, j), y, b) ? 1 : 0;
+    return;
+  }
+  if (2 * j + 1 >= t.LevelSize(k - 1)) {
+    // An only child is the same value as its parent: the fraction carries over.
+    t.Node(k, j).Release();
+    DescendScaled(d, k - 1, 2 * j, std::move(y), b);
+    return;
+  }
+  Mpz ys[2];
+  const std::size_t bs[2] = {t.Precision(k - 1, 2 * j), t.Precision(k - 1, 2 * j + 1)};
+  ScaleDown(ys[0], y, b, t.Get(k - 1, 2 * j + 1), bs[0], d.scratch);
+  ScaleDown(ys[1], y, b, t.Get(k - 1, 2 * j), bs[1], d.scratch);
+  y.Wipe();
+  t.Node(k, j).Release();  // its children's values exist: no longer needed
+  for (std::size_t c = 0; c < 2; ++c) DescendScaled(d, k - 1, 2 * j + c, std::move(ys[c]), bs[c]);
+}
+
+}  // namespace
+
+namespace internal {
+
 void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& options,
-             std::vector<char>& hit, Mpz& product) {
+             const TreeConfig& config, std::vector<char>& hit, Mpz& product,
+             TreeStats* stats) {
   hit.assign(m.size(), 0);
   if (m.empty()) {
     mpz_set_ui(product.get(), 1);
@@ -150,13 +372,14 @@ void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& opti
     const std::size_t begin = m.size() * c / chunks, end = m.size() * (c + 1) / chunks;
     trees[c].leaves = m.data() + begin;
     trees[c].n = end - begin;
+    trees[c].guard = static_cast<std::size_t>(std::max(config.guard_bits, 0));
   }
   // Phase 1: each chunk's product (its tree kept when it fits the budget).
   std::vector<Mpz> roots(chunks);
   ParallelFor(chunks, threads, [&](std::size_t c) {
     trees[c].Build();
     mpz_set(roots[c].get(), trees[c].Root());
-    if (!keep) trees[c].up.clear();
+    if (!keep) trees[c].Clear();
   });
   // The product of the chunk products (few, large: one multiplication at a time).
   {
@@ -167,25 +390,39 @@ void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& opti
     mpz_set(product.get(), top.Root());
   }
   // Phase 2: each chunk starts from X*P mod root^2 and descends its tree.
+  std::atomic<std::size_t> fallbacks{0};
   ParallelFor(chunks, threads, [&](std::size_t c) {
     Tree& t = trees[c];
     if (!keep) t.Build();
-    Mpz sq, rem;
-    mpz_mul(sq.get(), t.Root(), t.Root());
-    mpz_mod(rem.get(), product.get(), sq.get());
-    if (extra != nullptr) {
-      // X*P mod root^2 without forming X*P (X may be a whole old corpus).
-      Mpz x;
-      mpz_mod(x.get(), extra, sq.get());
-      mpz_mul(rem.get(), rem.get(), x.get());
-      mpz_mod(rem.get(), rem.get(), sq.get());
-    }
-    sq.Release();
+    Mpz rem;
+    ProductModSquare(t.Root(), product.get(), extra, rem);
     const std::size_t base = static_cast<std::size_t>(t.leaves - m.data());
-    Descend(t, t.Top(), 0, std::move(rem), hit, base);
-    t.up.clear();
+    if (config.tree == RemainderTree::kExact) {
+      DescendExact(t, t.Top(), 0, std::move(rem), hit, base);
+    } else {
+      // The one division. X*P mod root^2 = root * z with z = (X*P/root) mod root, and
+      // z / root = frac(X*P / root^2), so Y_root = floor(z * 2^B / root): a quotient of
+      // B bits by a divisor of |root| bits (half the cost of dividing rem * 2^B by
+      // root^2).
+      const std::size_t b = t.Precision(t.Top(), 0);
+      Mpz y;
+      mpz_divexact(rem.get(), rem.get(), t.Root());
+      mpz_mul_2exp(rem.get(), rem.get(), b);
+      mpz_tdiv_q(y.get(), rem.get(), t.Root());
+      rem.Wipe();
+      LimbScratch scratch;
+      ScaledDescent d{t,     hit,       base, product.get(), extra, fallbacks,
+                      config.wraparound ? &scratch : nullptr};
+      DescendScaled(d, t.Top(), 0, std::move(y), b);
+    }
+    t.Clear();
   });
+  if (stats != nullptr) stats->fallbacks = fallbacks.load();
 }
+
+}  // namespace internal
+
+namespace {
 
 // Normalised value: big-endian without leading zero octets.
 Bytes Normalize(ByteView in) {
@@ -286,7 +523,7 @@ Result<GcdResult> GcdCorpus::Add(std::span<const Bytes> batch, const GcdOptions&
   std::vector<char> hit;
   Mpz batch_product;
   const bool has_old = old_distinct > 0;
-  TreeGcd(m, has_old ? s.product.get() : nullptr, options, hit, batch_product);
+  internal::TreeGcd(m, has_old ? s.product.get() : nullptr, options, {}, hit, batch_product);
 
   // Old moduli that share a prime with the batch divide into g = gcd(P_old, P_batch).
   std::vector<std::size_t> hits;  // distinct ids
