@@ -171,7 +171,29 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
   if (!resolve) return Failed(resolve.error());
   if (!resolved) return Failed(resolved.error());
 
+  // The rules this check covered: the ones asked for, or every rule it reported.
+  std::set<std::string> covered(rules.begin(), rules.end());
+  if (rules.empty())
+    for (const FindingRecord& f : current) covered.insert(f.rule);
   FindingDelta delta;
+  {
+    // Read before this check writes: a rule never checked that has no finding stored
+    // (a database from before finding_check may have resolved ones) is judged first here.
+    auto check_of = db_.Prepare("SELECT 1 FROM finding_check WHERE rule = ?1");
+    auto finding_of = db_.Prepare("SELECT 1 FROM finding WHERE rule = ?1 LIMIT 1");
+    if (!check_of) return Failed(check_of.error());
+    if (!finding_of) return Failed(finding_of.error());
+    for (const std::string& rule : covered) {
+      auto checked_before = check_of->Bind(rule).Step();
+      if (!checked_before) return Failed(checked_before.error());
+      check_of->Reset();
+      if (*checked_before) continue;
+      auto found = finding_of->Bind(rule).Step();
+      if (!found) return Failed(found.error());
+      finding_of->Reset();
+      if (!*found) delta.first_checked.push_back(rule);
+    }
+  }
   for (const auto& [id, i] : changed) {
     const FindingRecord& f = current[i];
     // 0 = no end (an optional here trips GCC 12's -Wmaybe-uninitialized at -O3).
@@ -214,10 +236,6 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
     if (*row) delta.resolved.push_back(ReadFinding(*resolved));
     resolved->Reset();
   }
-  // The rules this check covered: the ones asked for, or every rule it reported.
-  std::set<std::string> covered(rules.begin(), rules.end());
-  if (rules.empty())
-    for (const FindingRecord& f : current) covered.insert(f.rule);
   for (const std::string& rule : covered)
     if (auto s = checked->Bind(rule, now).Run(); !s) return Failed(s.error());
   if (classify) {
