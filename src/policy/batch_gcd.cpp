@@ -389,27 +389,42 @@ void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& opti
     top.Build();
     mpz_set(product.get(), top.Root());
   }
-  // Phase 2: each chunk starts from X*P mod root^2 and descends its tree.
+  // Phase 2: each chunk starts from X*P mod root^2 (exact tree) or frac(X*P / root^2)
+  // (scaled tree) and descends its tree.
   std::atomic<std::size_t> fallbacks{0};
   ParallelFor(chunks, threads, [&](std::size_t c) {
     Tree& t = trees[c];
     if (!keep) t.Build();
-    Mpz rem;
-    ProductModSquare(t.Root(), product.get(), extra, rem);
     const std::size_t base = static_cast<std::size_t>(t.leaves - m.data());
     if (config.tree == RemainderTree::kExact) {
+      Mpz rem;
+      ProductModSquare(t.Root(), product.get(), extra, rem);
       DescendExact(t, t.Top(), 0, std::move(rem), hit, base);
     } else {
-      // The one division. X*P mod root^2 = root * z with z = (X*P/root) mod root, and
-      // z / root = frac(X*P / root^2), so Y_root = floor(z * 2^B / root): a quotient of
-      // B bits by a divisor of |root| bits (half the cost of dividing rem * 2^B by
-      // root^2).
+      // The one division. y_root = frac(X*P / R^2) = z / R for z = (X*P/R) mod R (since
+      // X*P mod R^2 = R * z), so Y_root = floor(z * 2^B / R): a quotient of B bits by a
+      // divisor of |R| bits, half the cost of dividing by R^2. With one or two chunks z
+      // comes from the other chunk's root (no reduction modulo R^2 at all); with more,
+      // from X*P mod R^2.
       const std::size_t b = t.Precision(t.Top(), 0);
+      Mpz z;
+      if (chunks <= 2) {
+        mpz_set_ui(z.get(), 1);
+        if (chunks == 2) mpz_mod(z.get(), roots[1 - c].get(), t.Root());
+        if (extra != nullptr) {
+          Mpz x;
+          mpz_mod(x.get(), extra, t.Root());
+          mpz_mul(z.get(), z.get(), x.get());
+        }
+        mpz_mod(z.get(), z.get(), t.Root());
+      } else {
+        ProductModSquare(t.Root(), product.get(), extra, z);
+        mpz_divexact(z.get(), z.get(), t.Root());
+      }
+      mpz_mul_2exp(z.get(), z.get(), b);
       Mpz y;
-      mpz_divexact(rem.get(), rem.get(), t.Root());
-      mpz_mul_2exp(rem.get(), rem.get(), b);
-      mpz_tdiv_q(y.get(), rem.get(), t.Root());
-      rem.Wipe();
+      mpz_tdiv_q(y.get(), z.get(), t.Root());
+      z.Wipe();
       LimbScratch scratch;
       ScaledDescent d{t,     hit,       base, product.get(), extra, fallbacks,
                       config.wraparound ? &scratch : nullptr};
