@@ -1,6 +1,7 @@
 // Findings in the SQLite back end (docs/POLICY.md, docs/SCHEMA.md): the open set kept
 // in step with what a policy check reports, and the events that records.
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -206,15 +207,28 @@ Result<FindingDelta> SqliteStore::SyncFindings(const std::vector<std::string>& r
       return Failed(s.error());
   }
   sqlite3* const handle = ::sqlite3_db_handle(insert->get());
-  std::size_t to_open = 0;
-  for (std::size_t i = 0; i < current.size(); ++i) to_open += index.First(i) && !still_open[i];
-  delta.opened.reserve(to_open);
+  // New findings go in in key order (rule, fingerprint, location), so that finding_open
+  // and finding_fingerprint grow at a few ends instead of at 140,589 random places: in
+  // report order the inserts were a fifth of a first check. Ids, and so delta.opened and
+  // the events made of it, follow that order.
+  std::vector<std::uint32_t> fresh;
   for (std::size_t i = 0; i < current.size(); ++i) {
     if (!index.First(i)) continue;  // reported twice in one check
     if (still_open[i]) {
       ++delta.still_open;
       continue;
     }
+    fresh.push_back(static_cast<std::uint32_t>(i));
+  }
+  std::sort(fresh.begin(), fresh.end(), [&](std::uint32_t a, std::uint32_t b) {
+    const FindingRecord& x = current[a];
+    const FindingRecord& y = current[b];
+    if (const int c = x.rule.compare(y.rule); c != 0) return c < 0;
+    if (const int c = x.fingerprint.compare(y.fingerprint); c != 0) return c < 0;
+    return x.location < y.location;
+  });
+  delta.opened.reserve(fresh.size());
+  for (const std::uint32_t i : fresh) {
     const FindingRecord& f = current[i];
     const std::int64_t until = f.accepted_until;
     if (auto s = insert
