@@ -365,6 +365,27 @@ TEST(CertificateTest, SelfIssuedButSignedByAnotherKeyIsNotSelfSigned) {
   EXPECT_FALSE(id.cert->self_signed);
 }
 
+TEST(CertificateTest, SelfSignedVerdictIsRememberedPerCertificateNotPerName) {
+  // The decoder remembers each self-issued certificate's verdict by its fingerprint: a
+  // root decoded again keeps its verdict, and a look-alike with the same names but
+  // signed by another key (a different certificate) is judged on its own.
+  CertSpec spec;
+  spec.subject = spec.issuer = {{"CN", "Look-alike Root"}};
+  spec.key = "p256";
+  const Bytes genuine = Build(spec);
+  EvpPkeyPtr other = MakeKey("p256");
+  spec.signing_key = other.get();
+  const Bytes forged = Build(spec);
+  for (int round = 0; round < 2; ++round) {
+    auto a = DecodeCertificate(genuine);
+    auto b = DecodeCertificate(forged);
+    ASSERT_TRUE(a && a->cert && b && b->cert);
+    EXPECT_TRUE(a->cert->self_signed) << "round " << round;
+    EXPECT_TRUE(b->cert->self_issued);
+    EXPECT_FALSE(b->cert->self_signed) << "round " << round;
+  }
+}
+
 TEST(CertificateTest, CountsEmbeddedScts) {
   // RFC 6962 3.3: two SCTs (v1, sha256/ecdsa, 4-byte signatures) in a TLS list.
   std::string sct(1 + 32 + 8 + 2, '\0');
