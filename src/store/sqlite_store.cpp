@@ -263,6 +263,13 @@ Status SqliteStore::CheckRunning(std::int64_t scan_id) {
 }
 
 Result<std::int64_t> SqliteStore::BeginScan(const ScanStart& start) {
+  // A scan is the bulk writer: its checkpoints move to a thread of their own. Not for
+  // an in-memory database (no file, no WAL), and a checkpointer that cannot start
+  // leaves SQLite's automatic checkpoint in place: slower, never wrong.
+  const char* file = ::sqlite3_db_filename(db_.get(), "main");
+  if (!checkpointer_ && file != nullptr && *file != '\0') {
+    if (auto c = WalCheckpointer::Attach(db_)) checkpointer_ = std::move(*c);
+  }
   ResetOnExit reset(begin_scan_);
   auto row =
       begin_scan_.Bind(start.kind, start.host, json(start.roots).dump(), start.started_at).Step();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "store/internal/sqlite.h"
+#include "store/internal/wal_checkpointer.h"
 #include "store/internal/sqlite_people.h"
 #include "store/store.h"
 
@@ -128,6 +129,8 @@ class SqliteStore final : public Store {
       upsert_sighting_, insert_error_, insert_endpoint_;
   // Declared after db_, so destroyed before it.
   std::unique_ptr<SqlitePeopleStore> people_;
+  // Started by the first scan on a file database (BeginScan); see wal_checkpointer.h.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace mica::store::internal
