@@ -287,8 +287,8 @@ bool ScaledLeafHit(ScaledDescent& d, mpz_srcptr leaf, Mpz& y, std::size_t b) {
   mpz_mul(v.get(), leaf, y.get());  // N*y * 2^b
   y.Wipe();
   mpz_tdiv_q_2exp(k.get(), v.get(), b);
-  mpz_fdiv_r_2exp(v.get(), v.get(), b);  // fraction * 2^b: the distance below k + 1
-  if (mpz_tstbit(v.get(), b - 1)) {      // fraction >= 1/2: round up
+  mpz_fdiv_r_2exp(v.get(), v.get(), b);  // (N*y - k) * 2^b: the distance above k
+  if (mpz_tstbit(v.get(), b - 1)) {      // at least 1/2: round up, distance below k + 1
     mpz_add_ui(k.get(), k.get(), 1);
     Mpz one;
     mpz_setbit(one.get(), b);

@@ -316,10 +316,17 @@ TEST(BatchGcdTreeTest, ScaledTreeWithAnExtraProductAgreesWithExactTreeAndOracle)
   const auto without_old = OracleHits(all, nullptr);
   ASSERT_GT(Count(oracle), Count(without_old)) << "the old corpus should add hits";
   EXPECT_EQ(RunTree(all, x.get(), {.tree = RemainderTree::kExact}).hit, oracle);
-  for (bool wrap : {true, false}) {
-    const auto scaled = RunTree(all, x.get(), {.wraparound = wrap});
-    EXPECT_EQ(scaled.hit, oracle) << "wraparound " << wrap;
-    EXPECT_EQ(scaled.fallbacks, 0u);
+  // Two chunks start from the other chunk's root, more chunks from X*P mod root^2.
+  for (GcdOptions options : {GcdOptions{.threads = 2}, GcdOptions{.threads = 1},
+                             GcdOptions{.threads = 2, .tree_memory_budget = 2048}}) {
+    for (bool wrap : {true, false}) {
+      SCOPED_TRACE(testing::Message() << "wraparound " << wrap << ", threads "
+                                      << options.threads << ", budget "
+                                      << options.tree_memory_budget);
+      const auto scaled = RunTree(all, x.get(), {.wraparound = wrap}, options);
+      EXPECT_EQ(scaled.hit, oracle);
+      EXPECT_EQ(scaled.fallbacks, 0u);
+    }
   }
 }
 
