@@ -335,6 +335,41 @@ void DescendScaled(ScaledDescent& d, std::size_t k, std::size_t j, Mpz y, std::s
   for (std::size_t c = 0; c < 2; ++c) DescendScaled(d, k - 1, 2 * j + c, std::move(ys[c]), bs[c]);
 }
 
+// For the chunk roots R_c (the leaves of `top`, the product tree over them), returns
+// z_c = (X*P / R_c) mod R_c, X = extra (1 when null), P = the product of all roots: where
+// each chunk's scaled descent starts. Down the top tree, w_T = (X*P / T) mod T and, for
+// T = U*V, X*P/U = (X*P/T) * V, so w_U = ((w_T mod U) * (V mod U)) mod U: reductions of
+// numbers twice the size of U, instead of reducing all of X*P modulo each R_c^2. The
+// nodes of a level are spread over the threads.
+std::vector<Mpz> ChunkCofactors(const Tree& top, mpz_srcptr extra, int threads) {
+  std::vector<Mpz> w(1);
+  if (extra != nullptr)
+    mpz_mod(w[0].get(), extra, top.Root());
+  else
+    mpz_set_ui(w[0].get(), 1);
+  for (std::size_t k = top.Top(); k > 0; --k) {
+    const std::size_t below = top.LevelSize(k - 1);
+    std::vector<Mpz> next(below);
+    ParallelFor(below, threads, [&](std::size_t c) {
+      const Mpz& parent = w[c / 2];
+      if ((c ^ 1) >= below) {  // an only child is its parent's value: same w
+        mpz_set(next[c].get(), parent.get());
+        return;
+      }
+      mpz_srcptr u = top.Get(k - 1, c);
+      Mpz a, b;
+      mpz_mod(a.get(), parent.get(), u);
+      mpz_mod(b.get(), top.Get(k - 1, c ^ 1), u);
+      mpz_mul(a.get(), a.get(), b.get());
+      mpz_mod(next[c].get(), a.get(), u);
+      a.Wipe();
+    });
+    for (auto& x : w) x.Wipe();
+    w = std::move(next);
+  }
+  return w;
+}
+
 }  // namespace
 
 namespace internal {
@@ -382,15 +417,17 @@ void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& opti
     if (!keep) trees[c].Clear();
   });
   // The product of the chunk products (few, large: one multiplication at a time).
+  std::vector<Mpz> starts;  // scaled tree: z_c = (X*P / R_c) mod R_c per chunk
   {
     Tree top;
     top.leaves = roots.data();
     top.n = roots.size();
     top.Build();
     mpz_set(product.get(), top.Root());
+    if (config.tree == RemainderTree::kScaled) starts = ChunkCofactors(top, extra, threads);
   }
   // Phase 2: each chunk starts from X*P mod root^2 (exact tree) or frac(X*P / root^2)
-  // (scaled tree) and descends its tree.
+  // = z_c / root (scaled tree) and descends its tree.
   std::atomic<std::size_t> fallbacks{0};
   ParallelFor(chunks, threads, [&](std::size_t c) {
     Tree& t = trees[c];
@@ -403,24 +440,9 @@ void TreeGcd(const std::vector<Mpz>& m, mpz_srcptr extra, const GcdOptions& opti
     } else {
       // The one division. y_root = frac(X*P / R^2) = z / R for z = (X*P/R) mod R (since
       // X*P mod R^2 = R * z), so Y_root = floor(z * 2^B / R): a quotient of B bits by a
-      // divisor of |R| bits, half the cost of dividing by R^2. With one or two chunks z
-      // comes from the other chunk's root (no reduction modulo R^2 at all); with more,
-      // from X*P mod R^2.
+      // divisor of |R| bits, half the cost of dividing by R^2.
       const std::size_t b = t.Precision(t.Top(), 0);
-      Mpz z;
-      if (chunks <= 2) {
-        mpz_set_ui(z.get(), 1);
-        if (chunks == 2) mpz_mod(z.get(), roots[1 - c].get(), t.Root());
-        if (extra != nullptr) {
-          Mpz x;
-          mpz_mod(x.get(), extra, t.Root());
-          mpz_mul(z.get(), z.get(), x.get());
-        }
-        mpz_mod(z.get(), z.get(), t.Root());
-      } else {
-        ProductModSquare(t.Root(), product.get(), extra, z);
-        mpz_divexact(z.get(), z.get(), t.Root());
-      }
+      Mpz z = std::move(starts[c]);
       mpz_mul_2exp(z.get(), z.get(), b);
       Mpz y;
       mpz_tdiv_q(y.get(), z.get(), t.Root());

@@ -350,14 +350,19 @@ TEST(BatchGcdTreeTest, OneTwoThreeAndOddCountsOfModuli) {
     std::vector<Mpz> m;
     for (std::size_t i = 0; i < n; ++i) m.push_back(Mul(list[i], Ui(1)));
     const auto oracle = OracleHits(m, nullptr);
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE(testing::Message() << n << " moduli, " << threads << " threads");
-      const auto scaled = RunTree(m, nullptr, {}, {.threads = threads});
+    // A budget of 64 bytes makes every modulus its own chunk: chunk trees of one leaf,
+    // and a tree over the chunk roots with only children at odd counts.
+    for (GcdOptions options : {GcdOptions{.threads = 1}, GcdOptions{.threads = 2},
+                               GcdOptions{.threads = 2, .tree_memory_budget = 64}}) {
+      SCOPED_TRACE(testing::Message() << n << " moduli, " << options.threads
+                                      << " threads, budget " << options.tree_memory_budget);
+      const auto scaled = RunTree(m, nullptr, {}, options);
       EXPECT_EQ(scaled.hit, oracle);
       EXPECT_EQ(scaled.fallbacks, 0u);
-      EXPECT_EQ(RunTree(m, nullptr, {.tree = RemainderTree::kExact}, {.threads = threads}).hit,
-                oracle);
+      EXPECT_EQ(RunTree(m, nullptr, {.tree = RemainderTree::kExact}, options).hit, oracle);
       EXPECT_EQ(scaled.product, ProductHex(m));
+      Mpz x = Mul(list[0], Ui(3));  // an extra product sharing p and 3
+      EXPECT_EQ(RunTree(m, x.get(), {}, options).hit, OracleHits(m, x.get()));
     }
   }
   // The pairs that must show up once their second member is in.
