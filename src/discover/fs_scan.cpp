@@ -469,7 +469,7 @@ Result<store::ScanStats> ScanFilesystem(const FsScanOptions& options, const FsSc
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < threads; ++i) workers.push_back(std::make_unique<Worker>(walk, opts.host));
   std::vector<std::jthread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back([&walk, w = workers[i].get()] { w->Run(); });
+  for (int i = 0; i < threads; ++i) pool.emplace_back([w = workers[i].get()] { w->Run(); });
 
   Status sink_status;
   if (!root_errors.empty()) sink_status = sink({}, std::move(root_errors));

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fixtures.h"
 
 namespace mica::discover {
@@ -77,6 +79,18 @@ TEST(TargetsTest, ParsesPortListsAndRanges) {
   EXPECT_FALSE(ParsePorts("9-1"));
   EXPECT_FALSE(ParsePorts("http"));
   EXPECT_FALSE(ParsePorts(""));
+}
+
+TEST(TargetsTest, EveryPortOnceInFirstSeenOrder) {
+  // The whole range, overlapping ranges and repeats: each port once, where it first
+  // appeared (the fuzzer found the old duplicate search quadratic on 1-65535).
+  auto all = ParsePorts("8443,1-65535,443,100-200");
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 65535u);
+  EXPECT_EQ(all->front(), 8443);
+  EXPECT_EQ((*all)[1], 1);
+  EXPECT_EQ(all->back(), 65535);
+  EXPECT_EQ(std::count(all->begin(), all->end(), 443), 1);
 }
 
 TEST(TargetsTest, CidrContainsAndExcludes) {
