@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <iterator>
 #include <charconv>
 #include <cstring>
 
@@ -199,24 +200,56 @@ std::uint64_t Cidr::Size() const {
 
 std::string Cidr::ToString() const { return base.ToString() + "/" + std::to_string(prefix); }
 
+namespace {
+
+// Address order: IPv4 before IPv6, then the address bytes (network order compares as
+// numbers do).
+bool AddressLess(const IpAddress& a, const IpAddress& b) {
+  if (a.family != b.family) return a.family == AF_INET;
+  const std::size_t n = a.family == AF_INET ? 4 : 16;
+  return std::memcmp(a.bytes.data(), b.bytes.data(), n) < 0;
+}
+
+}  // namespace
+
 Status ExcludeList::Add(std::string_view cidr) {
   auto c = Cidr::Parse(cidr);
   if (!c) return tl::unexpected(Error{ErrorCode::kInvalidArgument, "--exclude: " + c.error().message});
   cidrs_.push_back(*c);
+  Normalize();
   return {};
 }
 
 Status ExcludeList::AddFile(const std::string& path) {
-  return ForEachListLine("exclude file", path, [&](std::string_view v) -> Status {
+  auto s = ForEachListLine("exclude file", path, [&](std::string_view v) -> Status {
     auto c = Cidr::Parse(v);
     if (!c) return tl::unexpected(c.error());
     cidrs_.push_back(*c);
     return {};
   });
+  Normalize();  // also after an error: the lines read so far stay usable and sorted
+  return s;
+}
+
+void ExcludeList::Normalize() {
+  // A range sorts before the ranges inside it (same start, shorter prefix first).
+  std::sort(cidrs_.begin(), cidrs_.end(), [](const Cidr& x, const Cidr& y) {
+    if (AddressLess(x.base, y.base)) return true;
+    if (AddressLess(y.base, x.base)) return false;
+    return x.prefix < y.prefix;
+  });
+  std::vector<Cidr> kept;
+  kept.reserve(cidrs_.size());
+  for (const Cidr& c : cidrs_)
+    if (kept.empty() || !kept.back().Contains(c.base)) kept.push_back(c);
+  cidrs_ = std::move(kept);
 }
 
 bool ExcludeList::Contains(const IpAddress& a) const {
-  return std::any_of(cidrs_.begin(), cidrs_.end(), [&](const Cidr& c) { return c.Contains(a); });
+  // The first range starting after `a`; the one before it is the only candidate.
+  auto after = std::upper_bound(cidrs_.begin(), cidrs_.end(), a,
+                                [](const IpAddress& x, const Cidr& c) { return AddressLess(x, c.base); });
+  return after != cidrs_.begin() && std::prev(after)->Contains(a);
 }
 
 Result<TargetSpec> TargetSpec::Parse(std::string_view text) {

@@ -63,10 +63,14 @@ class ExcludeList {
   // One CIDR or address per line; '#' starts a comment; blank lines are skipped. The
   // error names the file and the line.
   [[nodiscard]] Status AddFile(const std::string& path);
+  // O(log n): the list is kept sorted by address with nested ranges dropped, so the
+  // only candidate is the last range starting at or before `a`.
   bool Contains(const IpAddress& a) const;
   bool empty() const { return cidrs_.empty(); }
 
  private:
+  // Sorts cidrs_ and drops the ranges inside another (CIDRs nest or are disjoint).
+  void Normalize();
   std::vector<Cidr> cidrs_;
 };
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "fixtures.h"
 
@@ -105,6 +106,38 @@ TEST(TargetsTest, CidrContainsAndExcludes) {
   EXPECT_TRUE(ex.Contains(*IpAddress::Parse("fe80::1")));
   EXPECT_FALSE(ex.Contains(*IpAddress::Parse("fec0::1")));
   EXPECT_FALSE(ex.Add("300.1.1.1"));
+}
+
+TEST(TargetsTest, ExcludeListAgreesWithCheckingEveryRange) {
+  // Nested, adjacent, duplicate and disjoint ranges of both families, in random order,
+  // against the plain "any range contains it" answer for addresses around them.
+  std::mt19937 rng(7);
+  std::vector<Cidr> ranges;
+  ExcludeList ex;
+  for (int i = 0; i < 300; ++i) {
+    std::string text;
+    if (rng() % 4 == 0) {
+      text = "2001:db8::" + std::to_string(rng() % 4096) + "/" + std::to_string(112 + rng() % 17);
+    } else {
+      text = "10." + std::to_string(rng() % 4) + "." + std::to_string(rng() % 256) + "." +
+             std::to_string(rng() % 256) + "/" + std::to_string(16 + rng() % 17);
+    }
+    auto c = Cidr::Parse(text);
+    ASSERT_TRUE(c) << text;
+    ranges.push_back(*c);
+    ASSERT_TRUE(ex.Add(text));
+  }
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = rng() % 4 == 0 ? "2001:db8::" + std::to_string(rng() % 8192)
+                                      : "10." + std::to_string(rng() % 5) + "." +
+                                            std::to_string(rng() % 256) + "." +
+                                            std::to_string(rng() % 256);
+    auto a = IpAddress::Parse(text);
+    ASSERT_TRUE(a) << text;
+    const bool expected =
+        std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& c) { return c.Contains(*a); });
+    ASSERT_EQ(ex.Contains(*a), expected) << text;
+  }
 }
 
 TEST(TargetsTest, StreamExpandsCidrsPortsAndSniInOrderSkippingExcluded) {
