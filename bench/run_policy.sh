@@ -6,6 +6,7 @@
 #   RUNS       pairs of (first check, re-check) per binary, default 3
 #   MICA       the build under test, default build/pol-rel/mica
 #   PEER_MICA  optional: an older binary, run alternately on its own copies
+#   OUTPUT=table in the environment prints the table instead of --json
 # Each pair: copy BASE_DB (schema migrated and checkpointed first, so no run pays for
 # a migration), a first check (every finding opened), then a re-check (nothing changed).
 # Prints wall, user + sys CPU, peak RSS, and the load average before each run.
@@ -14,6 +15,8 @@ base=$1
 runs=${2:-3}
 mica=${3:-build/pol-rel/mica}
 peer=${4:-}
+flag=--json
+[ "${OUTPUT:-json}" = table ] && flag=
 work=$(mktemp -d /tmp/mica-bench-policy.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -27,7 +30,7 @@ one() {  # label binary db
   local load
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   /usr/bin/time -f "$1 wall %e s user %U s sys %S s rss %M KiB (load $load)" \
-    "$2" --db "$3" policy check --json >"$work/out.json" 2>"$work/err.txt" || true
+    "$2" --db "$3" policy check $flag >"$work/out.json" 2>"$work/err.txt" || true
   tail -1 "$work/err.txt"
 }
 
@@ -36,7 +39,7 @@ for run in $(seq 1 "$runs"); do
     name=$([ "$bin" = "$mica" ] && echo new || echo peer)
     cp "$work/base.db" "$work/x.db"
     one "$name run $run first" "$bin" "$work/x.db"
-    echo "   opened $(grep -o '"opened": [0-9]*' "$work/out.json" | cut -d' ' -f2)," \
+    echo "   opened $(grep -o '"opened": [0-9]*\|[0-9]* opened' "$work/out.json" | grep -o '[0-9]*'),"  \
       "events $(sqlite3 "$work/x.db" "SELECT count(*) FROM event WHERE type LIKE 'finding_%'")"
     one "$name run $run again" "$bin" "$work/x.db"
   done
