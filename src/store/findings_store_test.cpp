@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "raw_sqlite.h"
 #include "store/store.h"
 
 namespace mica::store {
@@ -63,16 +64,7 @@ class FindingsStoreTest : public ::testing::Test {
   }
 
   // Raw SQL against the file, bypassing the store (set-up only).
-  void RawExec(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(::sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    const int rc = ::sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string msg = err != nullptr ? err : "";
-    ::sqlite3_free(err);
-    ::sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << msg;
-  }
+  void RawExec(const std::string& sql) { mica::testing::RawExec(path_, sql); }
 
   fs::path dir_;
   std::string path_;

@@ -14,6 +14,7 @@
 
 #include "store/internal/schema.h"
 #include "fixtures.h"
+#include "raw_sqlite.h"
 #include "identities.h"
 #include "x509/identity_json.h"
 #include "x509/parse.h"
@@ -54,30 +55,9 @@ class StoreTest : public ::testing::Test {
     return *store_;
   }
 
-  // Runs raw SQL against the database file, bypassing the store (for test set-up only).
-  void RawExec(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(::sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    const int rc = ::sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string msg = err != nullptr ? err : "";
-    ::sqlite3_free(err);
-    ::sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << msg;
-  }
-
-  std::int64_t RawCount(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(::sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(::sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << ::sqlite3_errmsg(db);
-    std::int64_t n = -1;
-    if (::sqlite3_step(stmt) == SQLITE_ROW) n = ::sqlite3_column_int64(stmt, 0);
-    ::sqlite3_finalize(stmt);
-    ::sqlite3_close(db);
-    return n;
-  }
+  // Raw SQL against the database file, bypassing the store (tests/support/raw_sqlite.h).
+  void RawExec(const std::string& sql) { mica::testing::RawExec(path_, sql); }
+  std::int64_t RawCount(const std::string& sql) { return mica::testing::RawCount(path_, sql); }
 
   std::int64_t Begin(std::vector<std::string> roots, std::string host = "h1",
                      UnixSeconds at = kT0) {
