@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
 #include "store/store.h"
 
 namespace mica::store {
@@ -63,17 +64,9 @@ Observation Endpoint(const std::string& host, int port, std::vector<x509::Identi
 class EndpointStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "mica-ep-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto s = Store::Open((dir_ / "mica.db").string());
+    auto s = Store::Open(dir_ / "mica.db");
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   void ScanOnce(std::vector<Observation> obs, UnixSeconds at) {
     auto id = store_->BeginScan(ScanStart{"tls", "h", {"127.0.0.0/30"}, at});
@@ -90,7 +83,7 @@ class EndpointStoreTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  mica::testing::TempDir dir_;  // declared first: removed after the store closes
   std::unique_ptr<Store> store_;
 };
 

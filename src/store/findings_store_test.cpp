@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "raw_sqlite.h"
+#include "fixtures.h"
 #include "store/store.h"
 
 namespace mica::store {
@@ -34,18 +35,9 @@ FindingRecord Finding(std::string rule, std::string fingerprint, std::string loc
 class FindingsStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "mica-findings-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "mica.db").string();
     auto s = Store::Open(path_);
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   FindingDelta Sync(const std::vector<std::string>& rules,
@@ -66,8 +58,8 @@ class FindingsStoreTest : public ::testing::Test {
   // Raw SQL against the file, bypassing the store (set-up only).
   void RawExec(const std::string& sql) { mica::testing::RawExec(path_, sql); }
 
-  fs::path dir_;
-  std::string path_;
+  mica::testing::TempDir dir_;  // declared first: removed after the store closes
+  std::string path_ = dir_ / "mica.db";
   std::unique_ptr<Store> store_;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fixtures.h"
 #include "store/store.h"
 
 namespace mica::store {
@@ -33,18 +34,7 @@ Event MakeEvent(const std::string& type, const std::string& severity, const std:
 
 class OutboxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "mica-outbox-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "mica.db").string();
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { Reopen(); }
   void Reopen() {
     store_.reset();
     auto s = Store::Open(path_);
@@ -69,8 +59,8 @@ class OutboxTest : public ::testing::Test {
 
   static std::optional<std::string> All(const Event&) { return std::string(); }
 
-  fs::path dir_;
-  std::string path_;
+  mica::testing::TempDir dir_;  // declared first: removed after the store closes
+  std::string path_ = dir_ / "mica.db";
   std::unique_ptr<Store> store_;
 };
 
