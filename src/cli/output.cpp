@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace mica::cli {
 
@@ -8,48 +9,77 @@ namespace {
 
 // Display width of UTF-8 text, counting each code point as one column (good enough for
 // names; East Asian wide characters are rare in certificate fields).
-std::size_t Width(const std::string& s) {
+std::size_t Width(std::string_view s) {
   std::size_t w = 0;
   for (unsigned char c : s)
     if ((c & 0xC0) != 0x80) ++w;
   return w;
 }
 
-std::string Truncate(const std::string& s, std::size_t max) {
-  if (Width(s) <= max) return s;
-  std::string out;
-  std::size_t w = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if ((c & 0xC0) != 0x80) {
+// Appends `s` cut to `max` columns (the first max - 1 code points and "…" when longer);
+// returns the columns appended.
+std::size_t AppendTruncated(std::string& out, std::string_view s, std::size_t max) {
+  const std::size_t width = Width(s);
+  if (width <= max) {
+    out.append(s);
+    return width;
+  }
+  std::size_t end = 0, w = 0;
+  for (; end < s.size(); ++end) {
+    if ((static_cast<unsigned char>(s[end]) & 0xC0) != 0x80) {
       if (w + 1 == max) break;
       ++w;
     }
-    out.push_back(s[i]);
   }
-  return out + "…";
+  out.append(s.substr(0, end)).append("…");
+  return w + 1;
 }
 
 }  // namespace
 
-void PrintTable(std::ostream& out, const Table& t, std::size_t max_width) {
-  std::vector<std::size_t> widths(t.columns.size());
-  for (std::size_t i = 0; i < t.columns.size(); ++i) widths[i] = Width(t.columns[i]);
-  for (const auto& row : t.rows)
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
-      widths[i] = std::max(widths[i], std::min(Width(row[i]), max_width));
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
+void PrintTableRows(std::ostream& out, const std::vector<std::string_view>& columns,
+                    std::size_t rows, const RowCells& row, std::size_t max_width) {
+  std::vector<std::size_t> widths(columns.size());
+  for (std::size_t i = 0; i < columns.size(); ++i) widths[i] = Width(columns[i]);
+  std::vector<std::string_view> cells;
+  for (std::size_t r = 0; r < rows; ++r) {
+    cells.clear();
+    row(r, cells);
+    for (std::size_t i = 0; i < cells.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], std::min(Width(cells[i]), max_width));
+  }
+  std::string buf;  // written out in 64 KiB pieces: a table can have 100,000+ rows
+  auto line = [&](const std::vector<std::string_view>& line_cells) {
+    const std::size_t start = buf.size();
     for (std::size_t i = 0; i < widths.size(); ++i) {
-      std::string cell = i < cells.size() ? Truncate(cells[i], max_width) : "";
-      s += cell;
-      if (i + 1 < widths.size()) s += std::string(widths[i] - Width(cell) + 2, ' ');
+      const std::size_t w =
+          i < line_cells.size() ? AppendTruncated(buf, line_cells[i], max_width) : 0;
+      if (i + 1 < widths.size()) buf.append(widths[i] - w + 2, ' ');
     }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    out << s << '\n';
+    while (buf.size() > start && buf.back() == ' ') buf.pop_back();
+    buf.push_back('\n');
+    if (buf.size() >= (1u << 16)) {
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
   };
-  line(t.columns);
-  for (const auto& row : t.rows) line(row);
+  line(columns);
+  for (std::size_t r = 0; r < rows; ++r) {
+    cells.clear();
+    row(r, cells);
+    line(cells);
+  }
+  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+}
+
+void PrintTable(std::ostream& out, const Table& t, std::size_t max_width) {
+  const std::vector<std::string_view> columns(t.columns.begin(), t.columns.end());
+  PrintTableRows(
+      out, columns, t.rows.size(),
+      [&](std::size_t r, std::vector<std::string_view>& cells) {
+        cells.assign(t.rows[r].begin(), t.rows[r].end());
+      },
+      max_width);
 }
 
 std::string CsvEscape(const std::string& cell) {
