@@ -11,6 +11,17 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Attach(Database& write
   if (!own) return tl::unexpected(own.error());
   // The thread waits for the writer's read locks rather than failing at once.
   if (auto s = own->Exec("PRAGMA busy_timeout = 5000"); !s) return tl::unexpected(s.error());
+  // A new connection learns the journal mode only when it first reads the file; until
+  // then sqlite3_wal_checkpoint_v2 returns SQLITE_OK having copied nothing (log and
+  // checkpointed frames -1). Reading the mode opens it, and checks it is WAL.
+  {
+    auto mode = own->Prepare("PRAGMA journal_mode");
+    if (!mode) return tl::unexpected(mode.error());
+    auto row = mode->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row || mode->Text(0) != "wal")
+      return Fail(ErrorCode::kInternal, writer.path() + " is not in WAL mode");
+  }
   std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, std::move(*own), wake_frames));
   // Replaces the automatic checkpoint (sqlite3_wal_autocheckpoint is this same hook).
   ::sqlite3_wal_hook(writer.get(), &WalCheckpointer::OnCommit, c.get());
@@ -62,10 +73,12 @@ void WalCheckpointer::Run() {
     lock.unlock();
     // Errors (SQLITE_BUSY while another checkpoint runs) leave the frames for the next
     // one; nothing is lost, the WAL is only longer for a while.
-    (void)::sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                      nullptr);
+    int copied = 0;
+    int log = 0;
+    const int rc = ::sqlite3_wal_checkpoint_v2(own_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               &log, &copied);
     lock.lock();
-    ++background_;
+    if (rc == SQLITE_OK && copied > 0) ++background_;
   }
   lock.unlock();
   own_ = Database();  // closed on this thread, before the writer's connection

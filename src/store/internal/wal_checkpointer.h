@@ -45,7 +45,8 @@ class WalCheckpointer {
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
-  // Checkpoints run by the thread and by the writer (for tests and benchmarks).
+  // Checkpoints by the thread that copied frames, and checkpoints the writer ran itself
+  // (for tests and benchmarks).
   int background_checkpoints() const;
   int writer_checkpoints() const;
 
