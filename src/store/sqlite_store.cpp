@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -204,10 +205,9 @@ Status SqliteStore::PrepareStatements() {
        "signature_algorithm, is_ca, self_signed, eku, san, private_encrypted, first_seen, "
        "details, der) "
        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-       "?18, ?19, ?20, ?21, ?22) "
-       // Only reached after the lookup missed, inside the same write transaction; the
-       // no-op update keeps RETURNING id correct should that ever change.
-       "ON CONFLICT (kind, fingerprint) DO UPDATE SET first_seen = first_seen RETURNING id"},
+       // Only reached after the lookup missed, inside the same write transaction: no
+       // conflict clause, and no RETURNING (the id is sqlite3_last_insert_rowid).
+       "?18, ?19, ?20, ?21, ?22)"},
       {&upsert_location_,
        "INSERT INTO location (kind, host, path, port, sni, mode, uid, gid, owner, group_name, "
        "size, mtime, first_seen, last_seen, last_scan_id, first_scan_id) "
@@ -286,19 +286,21 @@ Result<std::int64_t> SqliteStore::UpsertIdentity(const Identity& id, UnixSeconds
     if (!row) return tl::unexpected(row.error());
     if (*row) return find_identity_.Int(0);
   }
-  // New to the inventory: the filter columns and the full JSON.
-  std::optional<std::string> subject, issuer, subject_cn, issuer_cn, serial, sig_alg, eku, san;
+  // New to the inventory: the filter columns and, for what is not a certificate, the
+  // full JSON. Strings are bound in place (Borrowed): `id` outlives the step.
+  std::optional<Borrowed> subject, issuer, subject_cn, issuer_cn, serial, sig_alg;
+  std::optional<std::string> eku, san, ssh_serial;
   std::optional<std::int64_t> not_before, not_after, is_ca, self_signed, encrypted;
   if (id.cert) {
     const auto& c = *id.cert;
-    subject = c.subject;
-    issuer = c.issuer;
-    subject_cn = c.subject_parts.cn;
-    issuer_cn = c.issuer_parts.cn;
-    serial = c.serial_hex;
+    subject = Borrowed{c.subject};
+    issuer = Borrowed{c.issuer};
+    subject_cn = Borrowed{c.subject_parts.cn};
+    issuer_cn = Borrowed{c.issuer_parts.cn};
+    serial = Borrowed{c.serial_hex};
     not_before = c.not_before;
     not_after = c.not_after;
-    sig_alg = c.signature_algorithm;
+    sig_alg = Borrowed{c.signature_algorithm};
     is_ca = c.is_ca ? 1 : 0;
     self_signed = c.self_signed ? 1 : 0;
     eku = Join({&c.eku});
@@ -307,53 +309,63 @@ Result<std::int64_t> SqliteStore::UpsertIdentity(const Identity& id, UnixSeconds
     // SSH certificates share the validity and issuer filters: the key id stands in for
     // the subject, the CA key's fingerprint for the issuer, principals for the SANs.
     const auto& s = *id.ssh;
-    subject = s.key_id;
-    issuer = s.ca_fingerprint;
-    serial = std::to_string(s.serial);
+    subject = Borrowed{s.key_id};
+    issuer = Borrowed{s.ca_fingerprint};
+    ssh_serial = std::to_string(s.serial);
+    serial = Borrowed{*ssh_serial};
     not_before = s.valid_after;
     not_after = s.valid_before;
-    sig_alg = s.algorithm;
+    sig_alg = Borrowed{s.algorithm};
     san = Join({&s.principals});
   }
   if (id.private_key) encrypted = id.private_key->encrypted ? 1 : 0;
+  // Fingerprints are stored lower-case; the parsers already make them so.
+  const std::string& spki = id.key.spki_sha256;
+  const bool spki_lower = std::none_of(spki.begin(), spki.end(),
+                                       [](char c) { return c >= 'A' && c <= 'Z'; });
+  std::optional<std::string> spki_lowered;
+  if (!spki_lower) spki_lowered = Lower(spki);
+  // A certificate is stored as its DER alone and decoded again when read (decoding is
+  // cheaper than parsing its JSON, and halves the row, which is what a bulk scan pays
+  // for in page writes).
+  std::optional<std::string> details;
+  if (id.kind != x509::Kind::kCertificate || id.der.empty()) details = x509::ToJson(id).dump();
+  std::optional<BorrowedBlob> der;
+  if (!id.der.empty()) der = BorrowedBlob{id.der};
 
   ResetOnExit reset(insert_identity_);
-  auto row = insert_identity_
-                 .Bind(kind, id.fingerprint, subject, issuer, subject_cn, issuer_cn, serial,
-                       not_before, not_after, x509::KeyTypeName(id.key.type), id.key.bits,
-                       id.key.curve, Lower(id.key.spki_sha256), sig_alg, is_ca, self_signed, eku,
-                       san, encrypted, seen_at,
-                       // A certificate is stored as its DER alone and decoded again when
-                       // read (decoding is cheaper than parsing its JSON, and halves the
-                       // row, which is what a bulk scan pays for in page writes).
-                       id.kind == x509::Kind::kCertificate && !id.der.empty()
-                           ? std::optional<std::string>()
-                           : std::optional<std::string>(x509::ToJson(id).dump()),
-                       id.der.empty() ? std::optional<Bytes>() : std::optional<Bytes>(id.der))
-                 .Step();
-  if (!row) return tl::unexpected(row.error());
-  if (!*row) return Fail(ErrorCode::kInternal, "INSERT ... RETURNING gave no row");
-  return insert_identity_.Int(0);
+  auto done = insert_identity_
+                  .Bind(Borrowed{kind}, Borrowed{id.fingerprint}, subject, issuer, subject_cn,
+                        issuer_cn, serial, not_before, not_after,
+                        Borrowed{x509::KeyTypeName(id.key.type)}, id.key.bits,
+                        Borrowed{id.key.curve}, Borrowed{spki_lowered ? *spki_lowered : spki},
+                        sig_alg, is_ca, self_signed, eku, san, encrypted, seen_at, details, der)
+                  .Run();
+  if (!done) return tl::unexpected(done.error());
+  // The lookup above missed in this write transaction, so the row is the one just
+  // inserted (a conflict would have failed the INSERT).
+  return ::sqlite3_last_insert_rowid(db_.get());
 }
 
 Result<std::int64_t> SqliteStore::UpsertLocation(const Observation& o, std::int64_t scan_id,
                                                 UnixSeconds seen_at) {
   const Location& l = o.location;
   std::optional<std::int64_t> mode, uid, gid, size, mtime;
-  std::optional<std::string> owner, group;
+  std::optional<Borrowed> owner, group;  // `o` outlives the step
   if (o.file) {
     mode = o.file->mode;
     uid = o.file->uid;
     gid = o.file->gid;
-    owner = o.file->owner;
-    group = o.file->group;
+    owner = Borrowed{o.file->owner};
+    group = Borrowed{o.file->group};
     size = o.file->size;
     mtime = o.file->mtime;
   }
   ResetOnExit reset(upsert_location_);
   auto row = upsert_location_
-                 .Bind(LocationKindName(l.kind), l.host, l.path, l.port, l.sni, mode, uid, gid,
-                       owner, group, size, mtime, seen_at, scan_id)
+                 .Bind(Borrowed{LocationKindName(l.kind)}, Borrowed{l.host}, Borrowed{l.path},
+                       l.port, Borrowed{l.sni}, mode, uid, gid, owner, group, size, mtime,
+                       seen_at, scan_id)
                  .Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return Fail(ErrorCode::kInternal, "INSERT ... RETURNING gave no row");
@@ -373,7 +385,9 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
     for (const Identity& id : o.identities) {
       auto identity_id = UpsertIdentity(id, seen_at);
       if (!identity_id) return Failed(Wrap(identity_id.error(), o.location.path).value());
-      if (auto s = upsert_sighting_.Bind(*identity_id, *location_id, id.position, seen_at, scan_id)
+      ResetOnExit reset(upsert_sighting_);
+      if (auto s = upsert_sighting_
+                       .Bind(*identity_id, *location_id, Borrowed{id.position}, seen_at, scan_id)
                        .Run();
           !s)
         return Failed(Wrap(s.error(), o.location.path).value());

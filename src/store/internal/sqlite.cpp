@@ -78,6 +78,15 @@ void Statement::BindOne(int index, ByteView v) {
   if (v.empty()) return Check(::sqlite3_bind_zeroblob(stmt_.get(), index, 0));
   Check(::sqlite3_bind_blob64(stmt_.get(), index, v.data(), v.size(), SQLITE_TRANSIENT));
 }
+void Statement::BindOne(int index, Borrowed v) {
+  // A null data pointer would bind SQL NULL; an empty view is the empty string.
+  const char* data = v.text.data() != nullptr ? v.text.data() : "";
+  Check(::sqlite3_bind_text64(stmt_.get(), index, data, v.text.size(), SQLITE_STATIC, SQLITE_UTF8));
+}
+void Statement::BindOne(int index, BorrowedBlob v) {
+  if (v.bytes.empty()) return Check(::sqlite3_bind_zeroblob(stmt_.get(), index, 0));
+  Check(::sqlite3_bind_blob64(stmt_.get(), index, v.bytes.data(), v.bytes.size(), SQLITE_STATIC));
+}
 void Statement::BindOne(int index, std::nullptr_t) {
   Check(::sqlite3_bind_null(stmt_.get(), index));
 }

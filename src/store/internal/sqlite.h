@@ -24,6 +24,17 @@ namespace mica::store::internal {
 // The mica::Error for an SQLite result code, with `what` as the message.
 Error SqliteError(int rc, std::string what);
 
+// A text or blob that SQLite reads in place (SQLITE_STATIC) instead of copying it at
+// bind time. The caller keeps it alive until the statement is reset: bind borrowed
+// values only inside a ResetOnExit scope (Reset clears the bindings). For the bulk
+// writer, where every copy is a malloc, a memcpy and a free per column.
+struct Borrowed {
+  std::string_view text;
+};
+struct BorrowedBlob {
+  ByteView bytes;
+};
+
 class Statement {
  public:
   Statement() = default;
@@ -70,6 +81,8 @@ class Statement {
   void BindOne(int index, ByteView v);
   void BindOne(int index, const Bytes& v) { BindOne(index, ByteView(v)); }
   void BindOne(int index, std::nullptr_t);
+  void BindOne(int index, Borrowed v);
+  void BindOne(int index, BorrowedBlob v);
   template <class T>
   void BindOne(int index, const std::optional<T>& v) {
     if (v) {
