@@ -6,7 +6,7 @@ set -euo pipefail
 build=(build-essential cmake ninja-build ccache pkg-config libssl-dev libsqlite3-dev libgmp-dev
        libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
        libexpected-dev libgtest-dev libgmock-dev ca-certificates
-       libmaxminddb-dev libcurl4-openssl-dev)
+       libmaxminddb-dev libcurl4-openssl-dev libgoogle-perftools-dev)
 # Tools the tests use to make fixtures at test time, and sqlite3 to tamper with a
 # database from a test.
 test=(openssl openssh-client putty-tools default-jdk-headless sqlite3 procps nginx)
