@@ -61,6 +61,7 @@ class FsScanTest : public ::testing::Test {
     MakeSelfSigned(dir_ / "server.crt", dir_ / "server.key", "server.example");
     std::filesystem::create_directories(dir_ / "a/b/c");
   }
+  void CheckRewrittenFileNeverMixes(bool root_is_dir);
   TempDir dir_;
 };
 
@@ -212,10 +213,11 @@ TEST_F(FsScanTest, UnreadableDirectoryIsRecordedNotFatal) {
       ::testing::ExitedWithCode(0), "");
 }
 
-TEST_F(FsScanTest, FileRewrittenDuringScansNeverYieldsAMixedRead) {
-  // A writer flips a file between two different certificates while scans read it. Each
-  // scan must see one whole version or record "changed while being read"; never a crash,
-  // never an identity that is neither version.
+// A writer flips a file between two different certificates while scans read it. Each
+// scan must see one whole version or record "changed while being read"; never a crash,
+// never an identity that is neither version. `root_is_dir`: the file is found by
+// readdir (read without a prior fstat) rather than named as a root (stat()ed first).
+void FsScanTest::CheckRewrittenFileNeverMixes(bool root_is_dir) {
   MakeSelfSigned(dir_ / "other.crt", dir_ / "other.key", "other.example", "rsa:3072");
   const std::string v1 = ReadFile(dir_ / "server.crt");
   const std::string v2 = ReadFile(dir_ / "other.crt");
@@ -225,7 +227,8 @@ TEST_F(FsScanTest, FileRewrittenDuringScansNeverYieldsAMixedRead) {
   ASSERT_EQ(known.observations.size(), 2u);
   std::set<std::string> fingerprints = {known.observations[0].identities[0].fingerprint,
                                         known.observations[1].identities[0].fingerprint};
-  const std::string target = dir_ / "a/flip.pem";
+  std::filesystem::create_directories(dir_ / "flip");
+  const std::string target = dir_ / "flip/flip.pem";
   WriteFile(target, v1);
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -235,7 +238,7 @@ TEST_F(FsScanTest, FileRewrittenDuringScansNeverYieldsAMixedRead) {
     }
   });
   FsScanOptions opts;
-  opts.roots = {target};
+  opts.roots = {root_is_dir ? dir_ / "flip" : target};
   for (int round = 0; round < 200; ++round) {
     Collected c = Scan(opts);
     for (const auto& o : c.observations)
@@ -243,6 +246,19 @@ TEST_F(FsScanTest, FileRewrittenDuringScansNeverYieldsAMixedRead) {
   }
   stop = true;
   writer.join();
+  // Once the writer is done, the file (just written: still read twice) is whole again.
+  Collected last = Scan(opts);
+  ASSERT_EQ(last.observations.size(), 1u);
+  ASSERT_EQ(last.observations[0].identities.size(), 1u);
+  EXPECT_TRUE(fingerprints.count(last.observations[0].identities[0].fingerprint));
+}
+
+TEST_F(FsScanTest, FileRewrittenDuringScansNeverYieldsAMixedRead) {
+  CheckRewrittenFileNeverMixes(/*root_is_dir=*/false);
+}
+
+TEST_F(FsScanTest, FileFoundByReaddirRewrittenDuringScansNeverYieldsAMixedRead) {
+  CheckRewrittenFileNeverMixes(/*root_is_dir=*/true);
 }
 
 TEST_F(FsScanTest, CancelStopsTheWalk) {
