@@ -20,7 +20,7 @@ namespace mica::cli {
 
 using nlohmann::json;
 
-Result<store::ChangeClassifier> ChangeClassifierFor(Context& ctx, const store::ScanStart& start) {
+Result<ChangeRecording> ChangeRecordingFor(Context& ctx, const store::ScanStart& start) {
   watch::ChangeRules rules;
   if (!ctx.config.trust_store_globs.empty()) rules.trust_store_globs = ctx.config.trust_store_globs;
   rules.quiet_baseline = ctx.config.quiet_baseline;
@@ -29,7 +29,11 @@ Result<store::ChangeClassifier> ChangeClassifierFor(Context& ctx, const store::S
   rules.owners = std::move(*owners);
   auto scans = ctx.store->ListScans(0);
   if (!scans) return tl::unexpected(scans.error());
-  return watch::MakeChangeClassifier(std::move(rules), watch::IsBaseline(start, *scans));
+  const bool baseline = watch::IsBaseline(start, *scans);
+  ChangeRecording r;
+  if (baseline && rules.quiet_baseline) r.baseline = watch::MakeBaselineClassifier();
+  r.classify = watch::MakeChangeClassifier(std::move(rules), baseline);
+  return r;
 }
 
 Result<int> SignAuditCheckpoints(Context& ctx, UnixSeconds now) {

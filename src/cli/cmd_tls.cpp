@@ -149,8 +149,8 @@ int ScanTls(Context& ctx, TlsFlags& f) {
   start.roots = f.targets;
   for (const auto& file : f.target_files) start.roots.push_back("@" + file);
   start.started_at = clock.Now();
-  auto classify = ChangeClassifierFor(ctx, start);
-  if (!classify) return ctx.ReportError(classify.error());
+  auto recording = ChangeRecordingFor(ctx, start);
+  if (!recording) return ctx.ReportError(recording.error());
   auto scan_id = ctx.store->BeginScan(start);
   if (!scan_id) return ctx.ReportError(scan_id.error());
 
@@ -181,7 +181,9 @@ int ScanTls(Context& ctx, TlsFlags& f) {
   ss.candidates = static_cast<std::int64_t>(stats->ok);
   ss.identities = static_cast<std::int64_t>(stats->certificates);
   ss.errors = static_cast<std::int64_t>(stats->failed);
-  if (auto s = ctx.store->FinishScan(*scan_id, ss, clock.Now(), *classify); !s)
+  if (auto s = ctx.store->FinishScan(*scan_id, ss, clock.Now(), recording->classify,
+                                     recording->baseline);
+      !s)
     return ctx.ReportError(s.error());
   json failures = json::object();
   for (const auto& [k, v] : progress.failures) failures[k] = v;

@@ -234,8 +234,8 @@ int Commands::ScanFs() {
   start.host = discover::LocalHostName();
   start.roots = ScanRoots(ctx_, scan_paths_);
   start.started_at = clock.Now();
-  auto classify = ChangeClassifierFor(ctx_, start);
-  if (!classify) return ctx_.ReportError(classify.error());
+  auto recording = ChangeRecordingFor(ctx_, start);
+  if (!recording) return ctx_.ReportError(recording.error());
   auto scan_id = ctx_.store->BeginScan(start);
   if (!scan_id) return ctx_.ReportError(scan_id.error());
 
@@ -286,7 +286,9 @@ int Commands::ScanFs() {
     std::cerr << "mica: scan interrupted; what was found is stored, nothing marked vanished\n";
     return 130;
   }
-  if (auto s = ctx_.store->FinishScan(*scan_id, *stats, clock.Now(), *classify); !s)
+  if (auto s = ctx_.store->FinishScan(*scan_id, *stats, clock.Now(), recording->classify,
+                                      recording->baseline);
+      !s)
     return ctx_.ReportError(s.error());
 
   if (out_.json) {

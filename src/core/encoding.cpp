@@ -160,6 +160,31 @@ Sha256Digest Sha256(std::initializer_list<ByteView> parts) {
 
 Sha256Digest Sha256(ByteView data) { return Sha256({data}); }
 
+struct Sha256Stream::Impl {
+  std::unique_ptr<EVP_MD_CTX, decltype(&::EVP_MD_CTX_free)> ctx{::EVP_MD_CTX_new(),
+                                                                &::EVP_MD_CTX_free};
+  bool ok = false;
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
+  impl_->ok = impl_->ctx && ::EVP_DigestInit_ex2(impl_->ctx.get(), ::EVP_sha256(), nullptr) == 1;
+}
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(ByteView data) {
+  impl_->ok = impl_->ok && ::EVP_DigestUpdate(impl_->ctx.get(), data.data(), data.size()) == 1;
+}
+
+Sha256Digest Sha256Stream::Finish() {
+  Sha256Digest d{};
+  unsigned int n = 0;
+  // A failure here means no SHA-256 in the default provider: an all-zero digest that
+  // can never match a recomputation, rather than a crash.
+  if (impl_->ok && ::EVP_DigestFinal_ex(impl_->ctx.get(), d.data(), &n) == 1 && n == d.size())
+    return d;
+  return Sha256Digest{};
+}
+
 Sha1Digest Sha1(ByteView data) {
   Sha1Digest d;
   ::SHA1(data.data(), data.size(), d.data());

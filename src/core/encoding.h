@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,5 +50,23 @@ Sha1Digest Sha1(ByteView data);
 // HMAC-SHA256 (RFC 2104 over SHA-256, as RFC 4231 tests it); any key length.
 Sha256Digest HmacSha256(ByteView key, ByteView data);
 inline std::string Sha256Hex(ByteView data) { return ToHex(Sha256(data)); }
+
+// SHA-256 over data fed in pieces, for inputs too large to gather first (the lines a
+// baseline event commits to).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(ByteView data);
+  void Update(std::string_view text) { Update(AsBytes(text)); }
+  // The digest of everything fed so far; the stream is then spent.
+  Sha256Digest Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace mica

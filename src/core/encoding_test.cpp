@@ -46,6 +46,20 @@ TEST(EncodingTest, DigestsMatchKnownAnswers) {
   EXPECT_EQ(ToHex(Sha1(AsBytes("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
 
+TEST(EncodingTest, Sha256StreamEqualsTheOneShotDigestWhateverThePieces) {
+  // FIPS 180-2 appendix B.2: the two-block message, fed a byte at a time and in halves.
+  const std::string msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  Sha256Stream bytes;
+  for (char c : msg) bytes.Update(std::string_view(&c, 1));
+  EXPECT_EQ(ToHex(bytes.Finish()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256Stream halves;
+  halves.Update(std::string_view(msg).substr(0, 20));
+  halves.Update(AsBytes(std::string_view(msg).substr(20)));
+  EXPECT_EQ(halves.Finish(), Sha256(AsBytes(msg)));
+  EXPECT_EQ(Sha256Stream().Finish(), Sha256(ByteView()));
+}
+
 TEST(EncodingTest, HmacSha256MatchesRfc4231) {
   // RFC 4231 section 4.3, test case 2: a key shorter than the block.
   EXPECT_EQ(ToHex(HmacSha256(AsBytes("Jefe"), AsBytes("what do ya want for nothing?"))),

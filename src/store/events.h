@@ -76,6 +76,28 @@ struct Event {
 
 using ChangeClassifier = std::function<std::vector<Event>(const ChangeSet&)>;
 
+// What a baseline scan (the first complete scan of its roots) found at locations it saw
+// for the first time, summed up for one event instead of one event per identity
+// (docs/EVENTS.md, "Scan baseline"). Changes at locations known before are classified
+// one by one as usual.
+struct BaselineSummary {
+  std::int64_t scan_id = 0;
+  std::string scan_kind;  // "fs", "tls"
+  UnixSeconds at = 0;
+  std::int64_t sightings = 0;  // identity sightings summed up
+  std::int64_t locations = 0;  // new locations holding them
+  std::vector<std::pair<std::string, std::int64_t>> by_kind;  // x509::KindName -> count, by name
+  std::int64_t code_signing = 0;         // code-signing certificate sightings
+  std::int64_t ca = 0;                   // CA certificate sightings
+  std::int64_t unencrypted_private = 0;  // private key sightings not encrypted
+  // Lower-case hex SHA-256 of "fingerprint LF location LF position LF" for every
+  // sighting summed up, in sighting id order: the audit log commits to exactly which.
+  std::string sha256;
+};
+
+// Makes the one event a baseline scan records (watch::MakeBaselineClassifier).
+using BaselineClassifier = std::function<Event(const BaselineSummary&)>;
+
 struct EventFilter {
   std::int64_t after_id = 0;     // events with id > after_id
   UnixSeconds since = 0;         // at >= since

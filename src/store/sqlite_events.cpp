@@ -5,8 +5,11 @@
 // transaction. The tree head and its compact range live in audit_head, so an append
 // reads one row and hashes O(log n) nodes; checkpoints (tree heads to be signed) are
 // recorded at every multiple of checkpoint_interval_ entries and on request.
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -309,8 +312,65 @@ Status SqliteStore::ScanAudit(const std::function<void(const AuditEntry&)>& visi
   return {};
 }
 
+Result<BaselineSummary> SqliteStore::SummarizeBaseline(std::int64_t scan_id,
+                                                      const std::string& kind, UnixSeconds at) {
+  BaselineSummary b;
+  b.scan_id = scan_id;
+  b.scan_kind = kind;
+  b.at = at;
+  // Sighting id order: the order docs/EVENTS.md gives for recomputing the digest.
+  auto rows = db_.Prepare(
+      "SELECT i.kind, i.fingerprint, coalesce(i.is_ca, 0), "
+      "coalesce(instr(i.eku, 'code_signing') > 0, 0), i.private_encrypted, s.position, "
+      "l.id, l.kind, l.host, l.path, l.port, l.sni "
+      "FROM sighting s JOIN identity i ON i.id = s.identity_id "
+      "JOIN location l ON l.id = s.location_id "
+      "WHERE s.last_scan_id = ?1 AND s.announced = 0 AND s.present = 1 "
+      "AND l.first_scan_id = ?1 ORDER BY s.id");
+  if (!rows) return tl::unexpected(rows.error());
+  rows->Bind(scan_id);
+  std::unordered_map<std::string, std::int64_t> kinds;
+  std::unordered_set<std::int64_t> locations;
+  Sha256Stream digest;
+  std::string line;
+  auto text = [&](int col) {
+    const auto* p = ::sqlite3_column_text(rows->get(), col);
+    const int n = ::sqlite3_column_bytes(rows->get(), col);
+    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+             : std::string_view();
+  };
+  auto status = ForEachRow(*rows, [&](const Statement& r) {
+    const std::string_view identity_kind = text(0);
+    ++b.sightings;
+    auto it = kinds.find(std::string(identity_kind));
+    if (it == kinds.end()) it = kinds.emplace(std::string(identity_kind), 0).first;
+    ++it->second;
+    b.ca += r.Int(2) != 0;
+    b.code_signing += r.Int(3) != 0;
+    if (!r.IsNull(4) && r.Int(4) == 0) ++b.unencrypted_private;
+    locations.insert(r.Int(6));
+    line.assign(text(1)).append("\n");
+    const std::string_view location_kind = text(7);
+    if (location_kind == "file") {
+      line.append(text(9));
+    } else {
+      line.append(LocationName(std::string(location_kind), std::string(text(8)),
+                               std::string(text(9)), r.Int(10), std::string(text(11))));
+    }
+    line.append("\n").append(text(5)).append("\n");
+    digest.Update(line);
+  });
+  if (!status) return tl::unexpected(status.error());
+  b.locations = static_cast<std::int64_t>(locations.size());
+  b.by_kind.assign(kinds.begin(), kinds.end());
+  std::sort(b.by_kind.begin(), b.by_kind.end());
+  b.sha256 = ToHex(digest.Finish());
+  return b;
+}
+
 Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std::string& kind,
-                                                UnixSeconds at, const ChangeClassifier& classify) {
+                                                UnixSeconds at, const ChangeClassifier& classify,
+                                                const BaselineClassifier& baseline) {
   // What changed is read, classified and appended a window of location ids at a time:
   // memory holds one window's change set and events, whatever the size of the scan (the
   // first scan of a large tree adds every sighting). Windows are independent because a
@@ -350,6 +410,18 @@ Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std:
   };
   reset();
 
+  // A baseline sums up what came at new locations in one event; the passes below then
+  // only see what changed at locations known before.
+  if (baseline) {
+    auto summary = SummarizeBaseline(scan_id, kind, at);
+    if (!summary) return tl::unexpected(summary.error());
+    if (summary->sightings > 0) {
+      auto ids = AppendEventsLocked({baseline(*summary)});
+      if (!ids) return tl::unexpected(ids.error());
+      recorded += static_cast<std::int64_t>(ids->size());
+    }
+  }
+
   // Both passes read "announced" before it is updated below. Only what was announced
   // can be removed: a sighting from a failed scan that is gone again was never an event.
   const std::string base = "SELECT " + std::string(kChangeIdentityColumns) +
@@ -373,7 +445,8 @@ Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std:
   const std::string window = " AND s.location_id >= ?2 AND s.location_id < ?3";
   auto removed = db_.Prepare(base + std::string(kRemoved) + window);
   if (!removed) return tl::unexpected(removed.error());
-  auto added = db_.Prepare(base + std::string(kAdded) + window);
+  auto added = db_.Prepare(base + std::string(kAdded) +
+                           (baseline ? " AND l.first_scan_id IS NOT ?1" : "") + window);
   if (!added) return tl::unexpected(added.error());
   for (std::int64_t lo = first; lo <= last; lo += kWindow) {
     for (Statement* stmt : {&*removed, &*added}) {

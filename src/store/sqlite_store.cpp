@@ -415,7 +415,8 @@ Status SqliteStore::Record(std::int64_t scan_id, const std::vector<Observation>&
 }
 
 Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
-                               UnixSeconds finished_at, const ChangeClassifier& classify) {
+                               UnixSeconds finished_at, const ChangeClassifier& classify,
+                               const BaselineClassifier& baseline) {
   auto tx = Transaction::Begin(db_);
   if (!tx) return Failed(tx.error());
   if (auto s = CheckRunning(scan_id); !s) return s;
@@ -467,7 +468,7 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
       !s)
     return Failed(s.error());
   if (classify) {
-    auto recorded = RecordChanges(scan_id, scan_kind, finished_at, classify);
+    auto recorded = RecordChanges(scan_id, scan_kind, finished_at, classify, baseline);
     if (!recorded) return Failed(recorded.error());
     if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(*recorded) +
                           " WHERE id = " + std::to_string(scan_id));

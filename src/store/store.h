@@ -213,10 +213,13 @@ class Store {
                                       UnixSeconds seen_at) = 0;
   // With a `classify`, FinishScan also computes the scan's ChangeSet (sightings added,
   // vanished, file modes changed), records the events `classify` makes of it and appends
-  // them to the audit log, all in the transaction that completes the scan.
+  // them to the audit log, all in the transaction that completes the scan. With a
+  // `baseline` too, what the scan added at locations new to the inventory is summed up
+  // (BaselineSummary) into the one event `baseline` makes, instead of being classified.
   [[nodiscard]] virtual Status FinishScan(std::int64_t scan_id, const ScanStats& stats,
                                           UnixSeconds finished_at,
-                                          const ChangeClassifier& classify = {}) = 0;
+                                          const ChangeClassifier& classify = {},
+                                          const BaselineClassifier& baseline = {}) = 0;
   [[nodiscard]] virtual Status FailScan(std::int64_t scan_id, const std::string& reason,
                                         UnixSeconds finished_at) = 0;
 

@@ -168,6 +168,27 @@ store::ChangeClassifier MakeChangeClassifier(ChangeRules rules, bool baseline) {
   };
 }
 
+store::Event BaselineEvent(const store::BaselineSummary& b) {
+  Event e;
+  e.at = b.at;
+  e.scan_id = b.scan_id;
+  e.type = "scan_baseline";
+  e.severity = "info";
+  std::string kinds;
+  for (const auto& [kind, n] : b.by_kind)
+    kinds.append(kinds.empty() ? "" : ", ").append(std::to_string(n)).append(" ").append(kind);
+  e.detail = std::to_string(b.sightings) + " identities at " + std::to_string(b.locations) +
+             " new locations (" + kinds + "); " + std::to_string(b.code_signing) +
+             " code-signing, " + std::to_string(b.ca) + " CA, " +
+             std::to_string(b.unencrypted_private) +
+             " unencrypted private keys; sha256 of their fingerprint, location and position "
+             "lines " +
+             b.sha256;
+  return e;
+}
+
+store::BaselineClassifier MakeBaselineClassifier() { return BaselineEvent; }
+
 bool IsBaseline(const store::ScanStart& start, const std::vector<store::ScanRow>& scans) {
   return std::none_of(scans.begin(), scans.end(), [&](const store::ScanRow& s) {
     return s.status == "complete" && s.start.kind == start.kind && s.start.host == start.host &&

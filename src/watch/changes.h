@@ -25,8 +25,10 @@ struct ChangeRules {
       "/etc/ssl/certs/*",          "/usr/local/share/ca-certificates/*",
       "/usr/share/ca-certificates/*", "/etc/pki/ca-trust/*",
       "/etc/pki/tls/certs/*",      "/etc/ca-certificates/*"};
-  // The first scan of a set of roots is a baseline: its events are recorded (the audit
-  // log is complete) but at severity info, so the first scan does not page anyone.
+  // The first scan of a set of roots is a baseline. Quiet (the default): what it finds
+  // at locations new to the inventory is one scan_baseline event (BaselineEvent) and
+  // its other events are recorded at severity info, so turning mica on pages nobody.
+  // Not quiet: one event per identity at its own severity.
   bool quiet_baseline = true;
   // Identity fingerprint -> owner (store::PeopleStore::OwnersByFingerprint), so alerts
   // can be routed to owners.
@@ -40,6 +42,12 @@ std::vector<store::Event> ClassifyChanges(const store::ChangeSet& changes, const
 
 // A classifier for Store::FinishScan.
 store::ChangeClassifier MakeChangeClassifier(ChangeRules rules, bool baseline);
+
+// The scan_baseline event of a quiet baseline scan: counts by kind, code-signing, CA and
+// unencrypted private-key sightings, and the digest that commits to every one of them.
+store::Event BaselineEvent(const store::BaselineSummary& summary);
+// BaselineEvent, for Store::FinishScan's `baseline` argument.
+store::BaselineClassifier MakeBaselineClassifier();
 
 // True when `scans` (newest first, as Store::ListScans returns them) holds no complete
 // scan of the same kind, host and roots as `start`: the scan about to run is a baseline.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/encoding.h"
 #include "fixtures.h"
 #include "identities.h"
 #include "store/store.h"
@@ -30,9 +31,12 @@ class ChangesTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  // One filesystem scan of root /srv recording `files`, finished with change detection.
-  std::vector<Event> Scan(const std::vector<store::Observation>& files, UnixSeconds at) {
-    store::ScanStart start{"fs", "h1", {"/srv"}, at};
+  // One filesystem scan of `roots` recording `files`, finished with change detection as
+  // `mica scan` finishes it (a quiet baseline sums up its new locations in one event).
+  std::vector<Event> Scan(const std::vector<store::Observation>& files, UnixSeconds at,
+                          const ChangeRules& rules = {},
+                          const std::vector<std::string>& roots = {"/srv"}) {
+    store::ScanStart start{"fs", "h1", roots, at};
     auto scans = store_->ListScans(0);
     EXPECT_TRUE(scans);
     const bool baseline = IsBaseline(start, *scans);
@@ -41,7 +45,9 @@ class ChangesTest : public ::testing::Test {
     auto before = store_->ListEvents({});
     EXPECT_TRUE(before);
     EXPECT_TRUE(store_->Record(*id, files, {}, at));
-    auto done = store_->FinishScan(*id, {}, at, MakeChangeClassifier(ChangeRules{}, baseline));
+    auto done = store_->FinishScan(
+        *id, {}, at, MakeChangeClassifier(rules, baseline),
+        baseline && rules.quiet_baseline ? MakeBaselineClassifier() : store::BaselineClassifier());
     EXPECT_TRUE(done) << done.error().message;
     store::EventFilter f;
     f.after_id = before->empty() ? 0 : before->back().id;
@@ -61,13 +67,57 @@ class ChangesTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
 };
 
-TEST_F(ChangesTest, FirstScanIsAQuietBaseline) {
+TEST_F(ChangesTest, FirstScanIsOneQuietBaselineEvent) {
+  const auto files = std::vector{File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)}),
+                                 File("/srv/k.pem", {Key("k1", "s1", false)})};
+  auto events = Scan(files, kT0);
+  ASSERT_EQ(Types(events), (std::vector<std::string>{"scan_baseline/info"}));
+  const Event& e = events[0];
+  EXPECT_EQ(e.location, "");
+  EXPECT_NE(e.detail.find("2 identities at 2 new locations (1 certificate, 1 private_key)"),
+            std::string::npos)
+      << e.detail;
+  EXPECT_NE(e.detail.find("1 unencrypted private keys"), std::string::npos) << e.detail;
+  // The digest commits to each sighting: fingerprint, location and position lines, in
+  // the order they were recorded.
+  std::string lines;
+  for (const auto& f : files)
+    for (const auto& id : f.identities)
+      lines += id.fingerprint + "\n" + f.location.path + "\n" + id.position + "\n";
+  EXPECT_NE(e.detail.find("lines " + Sha256Hex(AsBytes(lines))), std::string::npos) << e.detail;
+  // The next scan of the same roots is no baseline: a new file is its own event.
+  auto later = Scan({files[0], files[1], File("/srv/b.pem", {Cert("b1", "CA One", kT0 + kDay)})},
+                    kT0 + 60);
+  EXPECT_EQ(Types(later), (std::vector<std::string>{"identity_added/info"}));
+}
+
+TEST_F(ChangesTest, LoudBaselineRecordsEveryIdentityAtItsSeverity) {
+  ChangeRules loud;
+  loud.quiet_baseline = false;
   auto events = Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay)}),
                       File("/srv/k.pem", {Key("k1", "s1", false)})},
-                     kT0);
+                     kT0, loud);
   EXPECT_EQ(Types(events),
-            (std::vector<std::string>{"identity_added/info", "private_key_added/info"}));
-  EXPECT_NE(events[0].detail.find("baseline"), std::string::npos);
+            (std::vector<std::string>{"identity_added/info", "private_key_added/high"}));
+}
+
+TEST_F(ChangesTest, BaselineOfNewRootsStillClassifiesLocationsKnownBefore) {
+  Scan({File("/srv/a.pem", {Cert("a1", "CA One", kT0 + 100 * kDay, "spkiA")})}, kT0);
+  // A first scan of /srv and /opt together is a baseline of those roots: /opt/b.pem is
+  // new and summed up; /srv/a.pem was known, and its replacement is still an event
+  // (quiet: info, marked as a baseline's).
+  auto events = Scan({File("/srv/a.pem", {Cert("a2", "Other CA", kT0 + 400 * kDay, "spkiB")}),
+                      File("/opt/b.pem", {Cert("b1", "CA One", kT0 + 100 * kDay)})},
+                     kT0 + 60, ChangeRules{}, {"/opt", "/srv"});
+  ASSERT_EQ(Types(events), (std::vector<std::string>{"issuer_changed/info", "scan_baseline/info"}));
+  for (const auto& e : events) {
+    if (e.type == "issuer_changed") {
+      EXPECT_EQ(e.after, "a2");
+      EXPECT_NE(e.detail.find("(baseline scan)"), std::string::npos) << e.detail;
+    } else {
+      EXPECT_NE(e.detail.find("1 identities at 1 new locations"), std::string::npos) << e.detail;
+    }
+  }
 }
 
 TEST_F(ChangesTest, UnchangedRescanRecordsNothing) {
@@ -157,7 +207,9 @@ TEST_F(ChangesTest, ChangesAcrossSeveralLocationWindowsAreEachRecordedOnce) {
     }
     return files;
   };
-  EXPECT_EQ(Scan(tree(0), kT0).size(), static_cast<std::size_t>(kFiles));
+  ChangeRules loud;  // the first scan too records an event per identity, across windows
+  loud.quiet_baseline = false;
+  EXPECT_EQ(Scan(tree(0), kT0, loud).size(), static_cast<std::size_t>(kFiles));
   auto events = Scan(tree(1), kT0 + 60);
   std::vector<std::string> expected{"identity_added/info", "identity_removed/info"};
   expected.insert(expected.end(), 5, "issuer_changed/medium");

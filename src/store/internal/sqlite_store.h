@@ -46,7 +46,8 @@ class SqliteStore final : public Store {
   Status Record(std::int64_t scan_id, const std::vector<Observation>& observations,
                 const std::vector<ScanError>& errors, UnixSeconds seen_at) override;
   Status FinishScan(std::int64_t scan_id, const ScanStats& stats, UnixSeconds finished_at,
-                    const ChangeClassifier& classify) override;
+                    const ChangeClassifier& classify,
+                    const BaselineClassifier& baseline) override;
   Status FailScan(std::int64_t scan_id, const std::string& reason,
                   UnixSeconds finished_at) override;
 
@@ -117,10 +118,15 @@ class SqliteStore final : public Store {
   // each to the audit log. Returns the ids recorded (sqlite_events.cpp).
   [[nodiscard]] Result<std::vector<std::int64_t>> AppendEventsLocked(std::vector<Event> events);
   // Inside FinishScan's transaction: reads the changes of scan `scan_id`, classifies them
-  // and appends the events; returns how many were recorded (sqlite_events.cpp).
+  // (with a `baseline`, sums up what came at new locations instead) and appends the
+  // events; returns how many were recorded (sqlite_events.cpp).
   [[nodiscard]] Result<std::int64_t> RecordChanges(std::int64_t scan_id, const std::string& kind,
                                                    UnixSeconds at,
-                                                   const ChangeClassifier& classify);
+                                                   const ChangeClassifier& classify,
+                                                   const BaselineClassifier& baseline);
+  // The BaselineSummary of what scan `scan_id` added at locations it saw first.
+  [[nodiscard]] Result<BaselineSummary> SummarizeBaseline(std::int64_t scan_id,
+                                                          const std::string& kind, UnixSeconds at);
 
   Database db_;
   std::int64_t checkpoint_interval_ = 1000;
