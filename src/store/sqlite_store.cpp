@@ -437,6 +437,32 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
     return Failed(Error{ErrorCode::kInput,
                         "scan " + std::to_string(scan_id) + " roots are not a JSON array"});
 
+  // Sightings come only from scans: with no other scan in the inventory (its first
+  // scan) nothing can have vanished, and the two updates below would walk every
+  // location of the tree for nothing.
+  auto others = db_.QueryInt("SELECT EXISTS (SELECT 1 FROM scan WHERE id != " +
+                             std::to_string(scan_id) + ")");
+  if (!others) return Failed(others.error());
+  if (others->value_or(1) != 0) {
+    std::vector<std::string> paths;
+    for (const json& r : roots)
+      if (r.is_string()) paths.push_back(r.get<std::string>());
+    if (auto s = MarkVanished(scan_id, host, paths, finished_at); !s) return s;
+  }
+  if (classify) {
+    auto recorded = RecordChanges(scan_id, scan_kind, finished_at, classify, baseline);
+    if (!recorded) return Failed(recorded.error());
+    if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(*recorded) +
+                          " WHERE id = " + std::to_string(scan_id));
+        !s)
+      return Failed(s.error());
+  }
+  if (auto s = tx->Commit(); !s) return Failed(s.error());
+  return {};
+}
+
+Status SqliteStore::MarkVanished(std::int64_t scan_id, const std::string& host,
+                                 const std::vector<std::string>& roots, UnixSeconds finished_at) {
   // A sighting under a root this scan walked, that this scan did not see, is gone. The
   // subtree is the range [root + "/", root + "0") ('0' follows '/' in ASCII): exact
   // where LIKE would need escaping of '%' and '_', and served by the location index.
@@ -446,9 +472,7 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
       "  SELECT id FROM location WHERE kind = 'file' AND host = ?3 "
       "  AND (path = ?4 OR (path >= ?5 AND path < ?6)))");
   if (!vanish) return Failed(vanish.error());
-  for (const json& r : roots) {
-    if (!r.is_string()) continue;
-    std::string root = r.get<std::string>();
+  for (std::string root : roots) {
     while (root.size() > 1 && root.back() == '/') root.pop_back();
     if (root.empty()) continue;
     const std::string subtree = root == "/" ? root : root + "/";
@@ -467,15 +491,6 @@ Status SqliteStore::FinishScan(std::int64_t scan_id, const ScanStats& stats,
           std::to_string(scan_id) + " AND ok = 1)");
       !s)
     return Failed(s.error());
-  if (classify) {
-    auto recorded = RecordChanges(scan_id, scan_kind, finished_at, classify, baseline);
-    if (!recorded) return Failed(recorded.error());
-    if (auto s = db_.Exec("UPDATE scan SET events = " + std::to_string(*recorded) +
-                          " WHERE id = " + std::to_string(scan_id));
-        !s)
-      return Failed(s.error());
-  }
-  if (auto s = tx->Commit(); !s) return Failed(s.error());
   return {};
 }
 

@@ -124,6 +124,11 @@ class SqliteStore final : public Store {
                                                    UnixSeconds at,
                                                    const ChangeClassifier& classify,
                                                    const BaselineClassifier& baseline);
+  // Inside FinishScan's transaction: marks the sightings under the scan's `roots` (files)
+  // and at its endpoints that answered (TLS) that the scan did not see as vanished.
+  [[nodiscard]] Status MarkVanished(std::int64_t scan_id, const std::string& host,
+                                    const std::vector<std::string>& roots,
+                                    UnixSeconds finished_at);
   // The BaselineSummary of what scan `scan_id` added at locations it saw first.
   [[nodiscard]] Result<BaselineSummary> SummarizeBaseline(std::int64_t scan_id,
                                                           const std::string& kind, UnixSeconds at);
