@@ -27,9 +27,9 @@ Result<ChangeRecording> ChangeRecordingFor(Context& ctx, const store::ScanStart&
   auto owners = ctx.store->People().OwnersByFingerprint();
   if (!owners) return tl::unexpected(owners.error());
   rules.owners = std::move(*owners);
-  auto scans = ctx.store->ListScans(0);
-  if (!scans) return tl::unexpected(scans.error());
-  const bool baseline = watch::IsBaseline(start, *scans);
+  auto known = ctx.store->HasCompleteScan(start);
+  if (!known) return tl::unexpected(known.error());
+  const bool baseline = !*known;
   ChangeRecording r;
   if (baseline && rules.quiet_baseline) r.baseline = watch::MakeBaselineClassifier();
   r.classify = watch::MakeChangeClassifier(std::move(rules), baseline);

@@ -822,6 +822,17 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   return out;
 }
 
+Result<bool> SqliteStore::HasCompleteScan(const ScanStart& start) {
+  // The roots as BeginScan stores them: the same serialisation compares equal.
+  auto stmt = db_.Prepare(
+      "SELECT EXISTS (SELECT 1 FROM scan WHERE status = 'complete' AND kind = ?1 "
+      "AND host = ?2 AND roots = ?3)");
+  if (!stmt) return Failed(stmt.error());
+  auto row = stmt->Bind(start.kind, start.host, json(start.roots).dump()).Step();
+  if (!row) return Failed(row.error());
+  return *row && stmt->Int(0) != 0;
+}
+
 Result<std::vector<ScanRow>> SqliteStore::ListScans(int limit) {
   std::string sql = "SELECT " + std::string(kScanColumns) + " FROM scan ORDER BY id DESC";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);

@@ -250,6 +250,10 @@ class Store {
   [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
                                                   int list_limit = 100) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(int limit) = 0;
+  // True when a complete scan of the same kind, host and roots as `start` exists: the
+  // scan about to run is then not the baseline of its roots. Asked of the database, not
+  // by reading every scan (an inventory `mica watch` feeds holds one row per scan).
+  [[nodiscard]] virtual Result<bool> HasCompleteScan(const ScanStart& start) = 0;
   [[nodiscard]] virtual Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) = 0;
   // TLS endpoints with their latest facts, ordered by host, port, SNI.
   [[nodiscard]] virtual Result<std::vector<EndpointRow>> ListEndpoints(

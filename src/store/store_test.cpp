@@ -425,6 +425,28 @@ TEST_F(StoreTest, ScanRowsAndErrorsAreStored) {
   EXPECT_FALSE(store_->FinishScan(scan, {}, kT0 + 40));
 }
 
+TEST_F(StoreTest, HasCompleteScanMatchesKindHostAndRootsOfCompleteScansOnly) {
+  Open();
+  const ScanStart same{"fs", "web1", {"/etc", "/srv"}, kT0};
+  auto has = [&](const ScanStart& s) {
+    auto r = store_->HasCompleteScan(s);
+    EXPECT_TRUE(r) << r.error().message;
+    return r.value_or(false);
+  };
+  EXPECT_FALSE(has(same));
+  const auto running = Begin(same.roots, same.host, kT0);
+  EXPECT_FALSE(has(same));  // running
+  ASSERT_TRUE(store_->FailScan(running, "interrupted", kT0 + 1));
+  EXPECT_FALSE(has(same));  // failed
+  const auto done = Begin(same.roots, same.host, kT0 + 2);
+  ASSERT_TRUE(store_->FinishScan(done, {}, kT0 + 3));
+  EXPECT_TRUE(has(same));
+  EXPECT_FALSE(has({"fs", "web1", {"/etc"}, kT0}));
+  EXPECT_FALSE(has({"fs", "web1", {"/srv", "/etc"}, kT0}));  // roots as recorded, in order
+  EXPECT_FALSE(has({"fs", "web2", {"/etc", "/srv"}, kT0}));
+  EXPECT_FALSE(has({"tls", "web1", {"/etc", "/srv"}, kT0}));
+}
+
 TEST_F(StoreTest, DetailsRoundTripTheWholeIdentity) {
   Open();
   Identity in = Cert("ab12", "Round Trip CA", kT0 + 7 * kDay, "5p1c");

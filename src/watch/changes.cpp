@@ -189,12 +189,6 @@ store::Event BaselineEvent(const store::BaselineSummary& b) {
 
 store::BaselineClassifier MakeBaselineClassifier() { return BaselineEvent; }
 
-bool IsBaseline(const store::ScanStart& start, const std::vector<store::ScanRow>& scans) {
-  return std::none_of(scans.begin(), scans.end(), [&](const store::ScanRow& s) {
-    return s.status == "complete" && s.start.kind == start.kind && s.start.host == start.host &&
-           s.start.roots == start.roots;
-  });
-}
 
 std::vector<Event> ClassifyFindings(const store::FindingDelta& delta, UnixSeconds now) {
   std::vector<Event> out;

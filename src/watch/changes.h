@@ -49,9 +49,6 @@ store::Event BaselineEvent(const store::BaselineSummary& summary);
 // BaselineEvent, for Store::FinishScan's `baseline` argument.
 store::BaselineClassifier MakeBaselineClassifier();
 
-// True when `scans` (newest first, as Store::ListScans returns them) holds no complete
-// scan of the same kind, host and roots as `start`: the scan about to run is a baseline.
-bool IsBaseline(const store::ScanStart& start, const std::vector<store::ScanRow>& scans);
 
 // finding_opened / finding_resolved events of a SyncFindings delta.
 std::vector<store::Event> ClassifyFindings(const store::FindingDelta& delta, UnixSeconds now);

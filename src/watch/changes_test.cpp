@@ -37,9 +37,9 @@ class ChangesTest : public ::testing::Test {
                           const ChangeRules& rules = {},
                           const std::vector<std::string>& roots = {"/srv"}) {
     store::ScanStart start{"fs", "h1", roots, at};
-    auto scans = store_->ListScans(0);
-    EXPECT_TRUE(scans);
-    const bool baseline = IsBaseline(start, *scans);
+    auto known = store_->HasCompleteScan(start);
+    EXPECT_TRUE(known);
+    const bool baseline = !known.value_or(false);
     auto id = store_->BeginScan(start);
     EXPECT_TRUE(id) << id.error().message;
     auto before = store_->ListEvents({});
