@@ -177,7 +177,7 @@ store::Event BaselineEvent(const store::BaselineSummary& b) {
   std::string kinds;
   for (const auto& [kind, n] : b.by_kind)
     kinds.append(kinds.empty() ? "" : ", ").append(std::to_string(n)).append(" ").append(kind);
-  e.detail = std::to_string(b.sightings) + " identities at " + std::to_string(b.locations) +
+  e.detail = std::to_string(b.sightings) + " identity sightings at " + std::to_string(b.locations) +
              " new locations (" + kinds + "); " + std::to_string(b.code_signing) +
              " code-signing, " + std::to_string(b.ca) + " CA, " +
              std::to_string(b.unencrypted_private) +

@@ -74,7 +74,7 @@ TEST_F(ChangesTest, FirstScanIsOneQuietBaselineEvent) {
   ASSERT_EQ(Types(events), (std::vector<std::string>{"scan_baseline/info"}));
   const Event& e = events[0];
   EXPECT_EQ(e.location, "");
-  EXPECT_NE(e.detail.find("2 identities at 2 new locations (1 certificate, 1 private_key)"),
+  EXPECT_NE(e.detail.find("2 identity sightings at 2 new locations (1 certificate, 1 private_key)"),
             std::string::npos)
       << e.detail;
   EXPECT_NE(e.detail.find("1 unencrypted private keys"), std::string::npos) << e.detail;
@@ -115,7 +115,7 @@ TEST_F(ChangesTest, BaselineOfNewRootsStillClassifiesLocationsKnownBefore) {
       EXPECT_EQ(e.after, "a2");
       EXPECT_NE(e.detail.find("(baseline scan)"), std::string::npos) << e.detail;
     } else {
-      EXPECT_NE(e.detail.find("1 identities at 1 new locations"), std::string::npos) << e.detail;
+      EXPECT_NE(e.detail.find("1 identity sightings at 1 new locations"), std::string::npos) << e.detail;
     }
   }
 }

@@ -125,7 +125,7 @@ TEST_F(WatchTest, KeyInServedDirectoryAndVanishedCertificate) {
   ASSERT_EQ(baseline.size(), 1u);
   EXPECT_EQ(baseline[0]["type"], "scan_baseline");
   EXPECT_EQ(baseline[0]["severity"], "info");
-  EXPECT_EQ(baseline[0]["detail"].get<std::string>().rfind("2 identities at 2 new locations", 0), 0u)
+  EXPECT_EQ(baseline[0]["detail"].get<std::string>().rfind("2 identity sightings at 2 new locations", 0), 0u)
       << baseline[0]["detail"];
 
   WriteFile(dir_ / "www/leaked.key", leaf.key_pem);
@@ -233,7 +233,7 @@ TEST_F(WatchTest, SigkillStormLosesNothingAndDuplicatesNothing) {
   }
   const auto events = Events();
   // At least the 14 certificates still there were announced: one by one, or summed up
-  // in the first scan's scan_baseline event ("<n> identities at ..."). (Not "more than
+  // in the first scan's scan_baseline event ("<n> identity sightings at ..."). (Not "more than
   // 20": that counted on a finding_opened event per finding of the policy job's first
   // check, which is one finding_baseline event per rule since 2026-11-27, docs/EVENTS.md.)
   std::size_t added = 0;
