@@ -105,6 +105,19 @@ TEST_F(TlsCliTest, ScansGoodExpiredTls13OnlyAndHostilePeersAndStoresEverything) 
   EXPECT_EQ(by_issuer.size(), 2u) << json(by_issuer).dump(1);
   EXPECT_EQ(Endpoints("--expiring-within 30d").size(), 1u);  // the expired leaf
 
+  // The first scan of these targets is a quiet baseline: one event sums up what the two
+  // endpoints that answered presented (the failed ones hold nothing).
+  json events = Mica("events --json");
+  ASSERT_EQ(events["events"].size(), 1u) << events.dump(1);
+  const json& baseline = events["events"][0];
+  EXPECT_EQ(baseline["type"], "scan_baseline");
+  int presented = 0;
+  for (const auto& [name, ep] : eps) presented += ep["facts"]["chain_len"].get<int>();
+  EXPECT_EQ(baseline["detail"].get<std::string>().rfind(
+                std::to_string(presented) + " identity sightings at 2 new locations", 0),
+            0u)
+      << baseline["detail"] << " (" << presented << " certificates presented)";
+
   // Leaf and CA of both servers are identities with endpoint sightings.
   json certs = Mica("inventory list --json --locations");
   EXPECT_EQ(certs["count"], 3) << certs.dump(1);
