@@ -409,7 +409,9 @@ int Check(Context& ctx, const PolicyFlags& f) {
   // memory went back to the kernel (trim; blocks over the mmap threshold unmapped) and
   // was faulted in again: kept in the heap for this one-shot process, a re-check of the
   // 100k corpus takes ~60,600 page faults instead of ~70,500 (the rest is its peak
-  // memory). 32 MiB is the largest mmap threshold glibc accepts.
+  // memory). 32 MiB is the largest mmap threshold glibc accepts. This tunes glibc's
+  // malloc only: the release `mica` links tcmalloc, which ignores mallopt (and checks
+  // faster still, docs/PERFORMANCE.md); it matters for -DMICA_TCMALLOC=OFF builds.
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (!ctx.Setup(true)) return ctx.exit_code;

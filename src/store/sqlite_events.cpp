@@ -333,13 +333,8 @@ Result<BaselineSummary> SqliteStore::SummarizeBaseline(std::int64_t scan_id,
   std::unordered_set<std::int64_t> locations;
   Sha256Stream digest;
   std::string line;
-  auto text = [&](int col) {
-    const auto* p = ::sqlite3_column_text(rows->get(), col);
-    const int n = ::sqlite3_column_bytes(rows->get(), col);
-    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
-             : std::string_view();
-  };
   auto status = ForEachRow(*rows, [&](const Statement& r) {
+    auto text = [&](int col) { return r.TextView(col); };
     const std::string_view identity_kind = text(0);
     ++b.sightings;
     auto it = kinds.find(std::string(identity_kind));

@@ -99,12 +99,13 @@ std::optional<std::int64_t> Statement::OptionalInt(int col) const {
   if (IsNull(col)) return std::nullopt;
   return Int(col);
 }
-std::string Statement::Text(int col) const {
+std::string Statement::Text(int col) const { return std::string(TextView(col)); }
+std::string_view Statement::TextView(int col) const {
   // column_text before column_bytes, as the SQLite docs ask.
   const auto* p = ::sqlite3_column_text(stmt_.get(), col);
   const int n = ::sqlite3_column_bytes(stmt_.get(), col);
   if (p == nullptr) return {};
-  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+  return std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 Bytes Statement::Blob(int col) const {
   const auto* p = static_cast<const std::uint8_t*>(::sqlite3_column_blob(stmt_.get(), col));

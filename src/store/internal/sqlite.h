@@ -64,6 +64,9 @@ class Statement {
   bool IsNull(int col) const;
   std::int64_t Int(int col) const;
   std::string Text(int col) const;
+  // The text in SQLite's own buffer, valid until the next Step, Reset or column call on
+  // this column: for reading many rows without a string per cell.
+  std::string_view TextView(int col) const;
   Bytes Blob(int col) const;
   std::optional<std::int64_t> OptionalInt(int col) const;
 
