@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include "core/system_trust.h"
 #include "x509/internal/openssl.h"
 
 namespace mica::x509 {
@@ -487,8 +488,7 @@ Result<VerifyResult> VerifyChain(ByteView leaf_der, const VerifyOptions& o) {
 
   StorePtr store(X509_STORE_new());
   if (!store) return Fail(ErrorCode::kInternal, "X509_STORE_new: " + DrainErrors());
-  if (o.system_roots && X509_STORE_set_default_paths(store.get()) != 1)
-    DrainErrors();  // a missing system bundle only means fewer anchors
+  if (o.system_roots) AddSystemTrustAnchors(store.get());
   for (std::size_t i = 0; i < o.roots.size(); ++i) {
     auto x = DecodeX509(o.roots[i], "root " + std::to_string(i + 1));
     if (!x) return tl::unexpected(x.error());
