@@ -4,10 +4,13 @@
 // measured and explained in docs/POLICY.md.
 #include "x509/verify.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -328,6 +331,63 @@ TEST(VerifyPolicy, UnknownQualifierInACriticalPoliciesExtensionFails) {
   EXPECT_EQ(r.error_code, "unhandled_critical_extension");
   EXPECT_EQ(r.error_depth, 0);
   EXPECT_TRUE(RunChain(plain, inter, root, {}).ok);
+}
+
+// Sets an environment variable for one scope and puts the old value back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(name_, old_->c_str(), 1);
+    else ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The system anchors are the bundle file and the hashed directory (SSL_CERT_FILE and
+// SSL_CERT_DIR override OpenSSL's defaults), and nothing else: a certificate in the
+// directory under another name than its subject hash is not an anchor (core/system_trust.h).
+TEST(VerifySystemRoots, BundleFileAndHashedDirectoryAreTheAnchors) {
+  Chain c = MakeChain();
+  mica::testing::TempDir dir;
+  const std::string bundle = dir / "bundle.pem";
+  const std::string hashed = dir / "hashed";
+  const std::string unhashed = dir / "unhashed";
+  fs::create_directories(hashed);
+  fs::create_directories(unhashed);
+  mica::testing::WriteFile(bundle, c.root.cert_pem);
+  mica::testing::WriteFile(unhashed + "/root.pem", c.root.cert_pem);
+  const Bytes root_der = Der(c.root.cert_pem);
+  const unsigned char* p = root_der.data();
+  internal::X509Ptr root(d2i_X509(nullptr, &p, static_cast<long>(root_der.size())));
+  ASSERT_TRUE(root);
+  char hash_name[16];
+  std::snprintf(hash_name, sizeof hash_name, "%08lx.0", X509_subject_name_hash(root.get()));
+  mica::testing::WriteFile(hashed + "/" + hash_name, c.root.cert_pem);
+
+  VerifyOptions o;
+  o.untrusted = {Der(c.inter.cert_pem)};
+  o.purpose = VerifyPurpose::kServer;
+  const Bytes leaf = Der(c.leaf.cert_pem);
+  auto verifies = [&](const std::string& file, const std::string& dir_path, bool system) {
+    ScopedEnv f("SSL_CERT_FILE", file), d("SSL_CERT_DIR", dir_path);
+    o.system_roots = system;
+    auto r = VerifyChain(leaf, o);
+    EXPECT_TRUE(r.has_value());
+    return r && r->ok;
+  };
+  EXPECT_TRUE(verifies(bundle, unhashed, true));
+  EXPECT_TRUE(verifies(dir / "missing.pem", hashed, true));
+  EXPECT_FALSE(verifies(dir / "missing.pem", unhashed, true));
+  EXPECT_FALSE(verifies(bundle, hashed, false));
 }
 
 TEST(VerifyTrust, TrustedLeafMustBeSelfSignedWhenAsked) {
