@@ -133,17 +133,14 @@ class Watcher {
     dispatcher_.emplace(std::move(*dispatcher));
     // A scan job resumes its interval from its last scan in the inventory, so a restart
     // neither repeats a scan that just ran nor forgets one that is due.
-    auto scans = ctx_.store->ListScans(0);
-    if (!scans) return tl::unexpected(scans.error());
     for (const auto& job : config.watch_jobs) {
       if (job.kind != "fs" && job.kind != "tls") continue;
-      const auto roots = JobRoots(job);
-      for (const auto& s : *scans) {  // newest first
-        if (s.start.kind == job.kind && s.start.roots == roots) {
-          last_run_[job.name] = s.start.started_at;
-          break;
-        }
-      }
+      store::ScanFilter f = store::ScanFilter::Latest(1);
+      f.kind = job.kind;
+      f.roots = JobRoots(job);
+      auto last = ctx_.store->ListScans(f);
+      if (!last) return tl::unexpected(last.error());
+      if (!last->empty()) last_run_[job.name] = last->front().start.started_at;
     }
     return {};
   }
@@ -175,11 +172,12 @@ class Watcher {
   // A scan still "running" for one of our jobs was cut off by a crash or a kill: it is
   // marked failed (nothing it saw is lost; nothing is marked vanished because of it).
   Status RecoverInterruptedScans() {
-    auto scans = ctx_.store->ListScans(0);
+    store::ScanFilter running;
+    running.host = discover::LocalHostName();
+    running.status = "running";
+    auto scans = ctx_.store->ListScans(running);
     if (!scans) return tl::unexpected(scans.error());
-    const std::string host = discover::LocalHostName();
     for (const auto& s : *scans) {
-      if (s.status != "running" || s.start.host != host) continue;
       for (const auto& job : ctx_.config.watch_jobs) {
         if (s.start.kind != job.kind || s.start.roots != JobRoots(job)) continue;
         if (auto f = ctx_.store->FailScan(s.id, "interrupted: mica watch restarted", clock_.Now());

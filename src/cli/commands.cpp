@@ -292,10 +292,10 @@ int Commands::ScanFs() {
     return ctx_.ReportError(s.error());
 
   if (out_.json) {
-    auto scans = ctx_.store->ListScans(1);
+    auto scans = ctx_.store->ListScans(store::ScanFilter::Latest(1));
     if (scans && !scans->empty()) std::cout << ScanJson(scans->front()).dump(2) << "\n";
   } else if (!scan_quiet_) {
-    auto scans = ctx_.store->ListScans(1);
+    auto scans = ctx_.store->ListScans(store::ScanFilter::Latest(1));
     const std::int64_t events = scans && !scans->empty() ? scans->front().events : 0;
     std::cout << fmt::format(
         "scan #{}: {} files, {} candidates, {} identity sightings, {} errors, {} change events "
@@ -405,7 +405,7 @@ int Commands::InventoryList() {
 
 int Commands::InventoryScans() {
   if (!ctx_.Setup(true)) return ctx_.exit_code;
-  auto scans = ctx_.store->ListScans(0);
+  auto scans = ctx_.store->ListScans();
   if (!scans) return ctx_.ReportError(scans.error());
   if (out_.json) {
     json arr = json::array();
@@ -429,7 +429,7 @@ int Commands::InventoryErrors() {
   if (!ctx_.Setup(true)) return ctx_.exit_code;
   std::int64_t id = errors_scan_;
   if (id == 0) {
-    auto scans = ctx_.store->ListScans(1);
+    auto scans = ctx_.store->ListScans(store::ScanFilter::Latest(1));
     if (!scans) return ctx_.ReportError(scans.error());
     if (scans->empty()) return ctx_.ReportError({ErrorCode::kNotFound, "no scan yet: run mica scan fs"});
     id = scans->front().id;

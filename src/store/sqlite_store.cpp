@@ -816,27 +816,38 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   if (!n) return Failed(n.error());
   out.locations = n->value_or(0);
 
-  auto scans = ListScans(1);
+  auto scans = ListScans(ScanFilter::Latest(1));
   if (!scans) return tl::unexpected(scans.error());
   if (!scans->empty()) out.last_scan = std::move(scans->front());
   return out;
 }
 
 Result<bool> SqliteStore::HasCompleteScan(const ScanStart& start) {
-  // The roots as BeginScan stores them: the same serialisation compares equal.
-  auto stmt = db_.Prepare(
-      "SELECT EXISTS (SELECT 1 FROM scan WHERE status = 'complete' AND kind = ?1 "
-      "AND host = ?2 AND roots = ?3)");
-  if (!stmt) return Failed(stmt.error());
-  auto row = stmt->Bind(start.kind, start.host, json(start.roots).dump()).Step();
-  if (!row) return Failed(row.error());
-  return *row && stmt->Int(0) != 0;
+  ScanFilter f = ScanFilter::Latest(1);
+  f.kind = start.kind;
+  f.host = start.host;
+  f.status = "complete";
+  f.roots = start.roots;
+  auto scans = ListScans(f);
+  if (!scans) return tl::unexpected(scans.error());
+  return !scans->empty();
 }
 
-Result<std::vector<ScanRow>> SqliteStore::ListScans(int limit) {
-  std::string sql = "SELECT " + std::string(kScanColumns) + " FROM scan ORDER BY id DESC";
-  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-  auto stmt = PrepareBound(sql, {});
+Result<std::vector<ScanRow>> SqliteStore::ListScans(const ScanFilter& f) {
+  std::string where;
+  std::vector<BindValue> binds;
+  auto match = [&](const char* column, std::string value) {
+    where += (where.empty() ? " WHERE " : " AND ") + std::string(column) + " = ?";
+    binds.emplace_back(std::move(value));
+  };
+  if (!f.kind.empty()) match("kind", f.kind);
+  if (!f.host.empty()) match("host", f.host);
+  if (!f.status.empty()) match("status", f.status);
+  // The roots as BeginScan stores them: the same serialisation compares equal.
+  if (f.roots) match("roots", json(*f.roots).dump());
+  std::string sql = "SELECT " + std::string(kScanColumns) + " FROM scan" + where + " ORDER BY id DESC";
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto stmt = PrepareBound(sql, binds);
   if (!stmt) return tl::unexpected(stmt.error());
   std::vector<ScanRow> out;
   for (;;) {

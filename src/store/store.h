@@ -106,6 +106,21 @@ struct ScanRow {
   std::int64_t events = 0;      // change events recorded when it finished
 };
 
+// Which scans ListScans returns, newest first. An empty field matches every scan.
+struct ScanFilter {
+  static ScanFilter Latest(int n) {
+    ScanFilter f;
+    f.limit = n;
+    return f;
+  }
+
+  std::string kind;    // "fs", "tls"
+  std::string host;
+  std::string status;  // "running", "complete", "failed"
+  std::optional<std::vector<std::string>> roots;  // exactly these roots, as BeginScan got them
+  int limit = 0;                                  // 0: no limit
+};
+
 struct IdentityRow {
   std::int64_t id = 0;
   x509::Identity identity;
@@ -249,7 +264,8 @@ class Store {
   // the *_total fields count them all.
   [[nodiscard]] virtual Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
                                                   int list_limit = 100) = 0;
-  [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(int limit) = 0;
+  // Asked of the database: an inventory `mica watch` feeds holds one row per scan.
+  [[nodiscard]] virtual Result<std::vector<ScanRow>> ListScans(const ScanFilter& filter = {}) = 0;
   // True when a complete scan of the same kind, host and roots as `start` exists: the
   // scan about to run is then not the baseline of its roots. Asked of the database, not
   // by reading every scan (an inventory `mica watch` feeds holds one row per scan).

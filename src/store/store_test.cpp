@@ -104,7 +104,7 @@ TEST_F(StoreTest, CreatesAndReopensKeepingData) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].identity.fingerprint, "aa01");
   EXPECT_EQ(rows[0].locations, 1);
-  auto scans = store_->ListScans(0);
+  auto scans = store_->ListScans();
   ASSERT_TRUE(scans);
   ASSERT_EQ(scans->size(), 1u);
   EXPECT_EQ((*scans)[0].status, "complete");
@@ -371,7 +371,7 @@ TEST_F(StoreTest, FailScanMarksNothingVanishedAndKeepsTheReason) {
   auto failed = store_->FailScan(s2, "disk vanished", kT0 + 5);
   ASSERT_TRUE(failed) << failed.error().message;
   EXPECT_EQ(List().size(), 1u);
-  auto scans = store_->ListScans(0);
+  auto scans = store_->ListScans();
   ASSERT_TRUE(scans);
   ASSERT_EQ(scans->size(), 2u);
   EXPECT_EQ((*scans)[0].id, s2);  // newest first
@@ -402,7 +402,7 @@ TEST_F(StoreTest, ScanRowsAndErrorsAreStored) {
   RecordOk(scan, {}, kT0, {{"/etc/bad.pem", "truncated PEM"}, {"/srv/x", "permission denied"}});
   auto finished = store_->FinishScan(scan, ScanStats{100, 20, 7, 2}, kT0 + 30);
   ASSERT_TRUE(finished) << finished.error().message;
-  auto scans = store_->ListScans(5);
+  auto scans = store_->ListScans(ScanFilter::Latest(5));
   ASSERT_TRUE(scans);
   ASSERT_EQ(scans->size(), 1u);
   const ScanRow& r = (*scans)[0];
@@ -445,6 +445,38 @@ TEST_F(StoreTest, HasCompleteScanMatchesKindHostAndRootsOfCompleteScansOnly) {
   EXPECT_FALSE(has({"fs", "web1", {"/srv", "/etc"}, kT0}));  // roots as recorded, in order
   EXPECT_FALSE(has({"fs", "web2", {"/etc", "/srv"}, kT0}));
   EXPECT_FALSE(has({"tls", "web1", {"/etc", "/srv"}, kT0}));
+}
+
+TEST_F(StoreTest, ListScansFiltersByKindHostStatusAndRootsNewestFirst) {
+  Open();
+  const auto old_etc = Begin({"/etc"}, "web1", kT0);
+  ASSERT_TRUE(store_->FinishScan(old_etc, {}, kT0 + 1));
+  const auto srv = Begin({"/srv"}, "web1", kT0 + 2);
+  const auto other_host = Begin({"/etc"}, "web2", kT0 + 3);
+  const auto new_etc = Begin({"/etc"}, "web1", kT0 + 4);
+  auto ids = [&](const ScanFilter& f) {
+    std::vector<std::int64_t> out;
+    auto scans = store_->ListScans(f);
+    EXPECT_TRUE(scans) << scans.error().message;
+    if (scans)
+      for (const auto& s : *scans) out.push_back(s.id);
+    return out;
+  };
+  using Ids = std::vector<std::int64_t>;
+  EXPECT_EQ(ids({}), (Ids{new_etc, other_host, srv, old_etc}));
+  EXPECT_EQ(ids(ScanFilter::Latest(2)), (Ids{new_etc, other_host}));
+  ScanFilter running;
+  running.host = "web1";
+  running.status = "running";
+  EXPECT_EQ(ids(running), (Ids{new_etc, srv}));
+  ScanFilter etc = ScanFilter::Latest(1);
+  etc.kind = "fs";
+  etc.roots = std::vector<std::string>{"/etc"};
+  EXPECT_EQ(ids(etc), (Ids{new_etc}));
+  etc.status = "complete";
+  EXPECT_EQ(ids(etc), (Ids{old_etc}));
+  etc.kind = "tls";
+  EXPECT_EQ(ids(etc), Ids{});
 }
 
 TEST_F(StoreTest, DetailsRoundTripTheWholeIdentity) {

@@ -16,7 +16,7 @@ namespace mica::store::internal {
 // from some other program's SQLite file even before the schema_version table exists.
 inline constexpr std::int32_t kApplicationId = 0x6d696361;
 
-inline constexpr std::array<const char*, 6> kMigrations = {
+inline constexpr std::array<const char*, 7> kMigrations = {
     // Version 1: identity, location, sighting, scan, scan_error.
     R"sql(
 CREATE TABLE identity (
@@ -403,6 +403,12 @@ CREATE TABLE finding_check (
 );
 INSERT INTO finding_check (rule, checked_at)
   SELECT rule, max(last_seen_at) FROM finding WHERE resolved_at IS NULL GROUP BY rule;
+)sql",
+    // Version 7: `mica watch` asks for the running scans when it starts (to mark those a
+    // crash cut off as failed); the inventory it feeds holds one row per scan, and at most
+    // a few of them are running.
+    R"sql(
+CREATE INDEX scan_running ON scan (id) WHERE status = 'running';
 )sql",
 };
 
