@@ -477,6 +477,12 @@ TEST_F(StoreTest, ListScansFiltersByKindHostStatusAndRootsNewestFirst) {
   EXPECT_EQ(ids(etc), (Ids{old_etc}));
   etc.kind = "tls";
   EXPECT_EQ(ids(etc), Ids{});
+  ScanFilter bad;
+  bad.status = "done'; DROP TABLE scan; --";
+  auto refused = store_->ListScans(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInput);
+  EXPECT_EQ(ids({}).size(), 4u);
 }
 
 TEST_F(StoreTest, DetailsRoundTripTheWholeIdentity) {
