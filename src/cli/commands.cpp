@@ -141,6 +141,11 @@ void Commands::Register(CLI::App& app) {
   list->callback([this] { ctx_.selected = [this] { return InventoryList(); }; });
 
   auto* scans = inv->add_subcommand("scans", "List scans, newest first");
+  scans->add_option("--kind", scans_filter_.kind, "Only scans of this kind (fs, tls)");
+  scans->add_option("--status", scans_filter_.status, "Only scans in this state")
+      ->check(CLI::IsMember({"running", "complete", "failed"}));
+  scans->add_option("--limit", scans_filter_.limit, "At most this many (default: all)")
+      ->check(CLI::NonNegativeNumber);
   add_output(scans);
   scans->callback([this] { ctx_.selected = [this] { return InventoryScans(); }; });
 
@@ -405,7 +410,7 @@ int Commands::InventoryList() {
 
 int Commands::InventoryScans() {
   if (!ctx_.Setup(true)) return ctx_.exit_code;
-  auto scans = ctx_.store->ListScans();
+  auto scans = ctx_.store->ListScans(scans_filter_);
   if (!scans) return ctx_.ReportError(scans.error());
   if (out_.json) {
     json arr = json::array();

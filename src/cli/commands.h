@@ -44,6 +44,7 @@ class Commands {
   bool list_with_locations_ = false;
   // inventory errors
   std::int64_t errors_scan_ = 0;
+  store::ScanFilter scans_filter_;
   // show
   std::string show_prefix_;
   std::string show_kind_;

@@ -141,7 +141,14 @@ TEST_F(CliTest, RescanDoesNotDuplicateAndMarksWhatVanished) {
   json shown = MicaJson("show " + fp + " --json");
   EXPECT_EQ(shown["sightings"][0]["present"], false);
   json scans = MicaJson("inventory scans --json");
-  EXPECT_EQ(scans["scans"].size(), 3u);
+  ASSERT_EQ(scans["scans"].size(), 3u);
+  json latest = MicaJson("inventory scans --limit 1 --status complete --kind fs --json");
+  ASSERT_EQ(latest["scans"].size(), 1u);
+  EXPECT_EQ(latest["scans"][0]["id"], scans["scans"][0]["id"]);
+  EXPECT_EQ(MicaJson("inventory scans --kind tls --json")["scans"].size(), 0u);
+  MicaRun bad = Mica("inventory scans --status finished");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("finished"), std::string::npos);
 }
 
 TEST_F(CliTest, ScanningAnotherRootDoesNotMarkThisOneVanished) {
