@@ -852,7 +852,8 @@ Result<std::vector<ScanRow>> SqliteStore::ListScans(const ScanFilter& f) {
   }
   // The roots as BeginScan stores them: the same serialisation compares equal.
   if (f.roots) match("roots", json(*f.roots).dump());
-  std::string sql = "SELECT " + std::string(kScanColumns) + " FROM scan" + where + " ORDER BY id DESC";
+  std::string sql =
+      "SELECT " + std::string(kScanColumns) + " FROM scan" + where + " ORDER BY id DESC";
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
   auto stmt = PrepareBound(sql, binds);
   if (!stmt) return tl::unexpected(stmt.error());
