@@ -134,6 +134,13 @@ run mica "$MICA" --db "$W/m.db" scan tls -q --targets-file targets.txt --concurr
 cat err-mica.txt >> "$LOG"
 say "# mica stored: endpoint_result=$(sqlite3 m.db 'select count(*) from endpoint_result') ok=$(sqlite3 m.db 'select count(*) from endpoint_result where ok=1') verified=$(sqlite3 m.db 'select count(*) from endpoint_result where verified=1') name_matches=$(sqlite3 m.db 'select count(*) from endpoint_result where name_matches=1') chain_len2=$(sqlite3 m.db 'select count(*) from endpoint_result where chain_len=2') identities=$(sqlite3 m.db "select count(*) from identity where kind='certificate'") sightings=$(sqlite3 m.db 'select count(*) from sighting') protocols=$(sqlite3 m.db "select group_concat(protocol||'/'||cipher||'='||n) from (select protocol, cipher, count(*) n from endpoint_result group by 1,2)")"
 say "# expected: endpoint_result=1000 ok=1000 verified=1000 name_matches=1000 chain_len2=1000 identities=1001 (1000 leaves + CA) sightings=2000"
+# The same scan without --ca-file: the bench CA is then a private CA, as most CAs inside a
+# network are, and every chain is looked up in the system trust store and fails. This is
+# the case OpenSSL 3.0's default verify paths made slow (docs/PERFORMANCE.md, "System
+# trust without the directory scan").
+run mica-private-ca "$MICA" --db "$W/m2.db" scan tls -q --targets-file targets.txt \
+  --concurrency "$CONC" --retries 0
+say "# mica-private-ca stored: ok=$(sqlite3 m2.db 'select count(*) from endpoint_result where ok=1') verified=$(sqlite3 m2.db 'select count(*) from endpoint_result where verified=1') errors=$(sqlite3 m2.db "select group_concat(verify_error||'='||n) from (select verify_error, count(*) n from endpoint_result group by 1)")"
 
 head -n "$NMAP_N" targets.txt > nmap-targets.txt
 NMAP_PORTS=$(cut -d: -f2 nmap-targets.txt | sort -un | paste -sd,)
