@@ -419,9 +419,13 @@ Result<std::int64_t> SqliteStore::RecordChanges(std::int64_t scan_id, const std:
 
   // Both passes read "announced" before it is updated below. Only what was announced
   // can be removed: a sighting from a failed scan that is gone again was never an event.
+  // CROSS JOIN fixes the order sighting, location, identity. SQLite chose to read the
+  // identity row (a certificate's DER: about two rows per page) before the location, so
+  // a baseline's pass over what is *not* at a new location read every identity of the
+  // scan only to drop it: 0.24 s -> 0.05 s in the first scan of the 200,000-file tree.
   const std::string base = "SELECT " + std::string(kChangeIdentityColumns) +
-                           " FROM sighting s JOIN identity i ON i.id = s.identity_id "
-                           "JOIN location l ON l.id = s.location_id WHERE ";
+                           " FROM sighting s CROSS JOIN location l ON l.id = s.location_id "
+                           "CROSS JOIN identity i ON i.id = s.identity_id WHERE ";
   constexpr std::string_view kAdded = "s.last_scan_id = ?1 AND s.announced = 0 AND s.present = 1";
   constexpr std::string_view kRemoved = "s.vanished_scan_id = ?1 AND s.announced = 1";
   auto span = db_.Prepare(
