@@ -233,6 +233,23 @@ TEST_F(StoreTest, RecordingTheSameFileTwiceDoesNotDuplicate) {
   EXPECT_TRUE(s.present);
 }
 
+// Record runs with foreign-key checks off (its ids come from its own transaction): what
+// it writes must still satisfy every foreign key, checked afterwards by SQLite itself.
+TEST_F(StoreTest, RecordWritesOnlyReferencesThatExist) {
+  Open();
+  const auto first = Begin({"/etc"});
+  RecordOk(first,
+           {File("/etc/a.pem", {Cert("aa01", "CA", kT0 + kDay), Cert("bb02", "CA", kT0 + kDay)}),
+            File("/etc/b.pem", {Cert("aa01", "CA", kT0 + kDay)})},
+           kT0, {{"/etc/c.pem", "truncated PEM"}});
+  ASSERT_TRUE(store_->FinishScan(first, {}, kT0 + 1));
+  const auto second = Begin({"/etc"}, "h1", kT0 + 10);
+  RecordOk(second, {File("/etc/a.pem", {Cert("aa01", "CA", kT0 + kDay)})}, kT0 + 10);
+  ASSERT_TRUE(store_->FinishScan(second, {}, kT0 + 11));
+  EXPECT_EQ(RawCount("SELECT count(*) FROM sighting"), 3);
+  EXPECT_EQ(RawCount("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
 TEST_F(StoreTest, SameIdentityInTwoFilesIsOneIdentityWithTwoSightings) {
   Open();
   const auto scan = Begin({"/etc"});
