@@ -250,6 +250,33 @@ TEST_F(StoreTest, RecordWritesOnlyReferencesThatExist) {
   EXPECT_EQ(RawCount("SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
+// Within one batch, identities new to the inventory and ones met a file earlier come in
+// every order (new after new, known after new, known after known, new after known); each
+// sighting must land on its identity's one row.
+TEST_F(StoreTest, IdentitiesNewAndKnownInAnyOrderAreEachOneRow) {
+  Open();
+  const auto scan = Begin({"/etc"});
+  const UnixSeconds exp = kT0 + kDay;
+  RecordOk(scan,
+           {File("/etc/1.pem", {Cert("aa01", "CA", exp), Cert("bb02", "CA", exp)}),
+            File("/etc/2.pem", {Cert("aa01", "CA", exp), Cert("bb02", "CA", exp)}),
+            File("/etc/3.pem", {Cert("cc03", "CA", exp), Cert("aa01", "CA", exp)}),
+            File("/etc/4.pem", {Cert("dd04", "CA", exp)})},
+           kT0);
+  auto rows = List();
+  ASSERT_EQ(rows.size(), 4u);
+  std::map<std::string, std::int64_t> locations;
+  for (const auto& r : rows) {
+    locations[r.identity.fingerprint] = r.locations;
+    auto sightings = store_->Sightings(r.id);
+    ASSERT_TRUE(sightings);
+    for (const auto& s : *sightings) EXPECT_EQ(s.location.path.substr(0, 5), "/etc/");
+  }
+  EXPECT_EQ(locations, (std::map<std::string, std::int64_t>{
+                           {"aa01", 3}, {"bb02", 2}, {"cc03", 1}, {"dd04", 1}}));
+  EXPECT_EQ(RawCount("SELECT count(*) FROM sighting"), 7);
+}
+
 TEST_F(StoreTest, SameIdentityInTwoFilesIsOneIdentityWithTwoSightings) {
   Open();
   const auto scan = Begin({"/etc"});
