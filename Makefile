@@ -35,7 +35,7 @@ bench:
 	tools/install-deps.sh bench
 	$(CMAKE) -S . -B $(BENCH) -DCMAKE_BUILD_TYPE=Release -DMICA_BUILD_BENCH=ON -DMICA_BUILD_TESTS=OFF >/dev/null
 	ninja -C $(BENCH) -j$(JOBS)
-	bench/run_foundation.sh $(BENCH)
+	BUILD=$(abspath $(BENCH)) bench/run_foundation.sh
 
 fuzz:
 	tools/install-deps.sh fuzz

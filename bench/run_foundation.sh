@@ -12,7 +12,7 @@
 #   PASSES=3         passes per bench_parse measurement
 #   PY_PASSES=2      passes of the Python peer (it is ~50x slower)
 #   THREADS=2        threads of the scaling run of bench_parse
-#   BUILD=<repo>/build-bench   build directory (configured here when it has none)
+#   BUILD=<repo>/build/bench   build directory (configured here when it has none)
 # Results: everything is printed and kept in CORPUS_DIR/results-<time>.txt; the lines
 # starting with RESULT are the machine-readable ones.
 set -euo pipefail
@@ -22,7 +22,7 @@ N=${N:-100000}
 PASSES=${PASSES:-3}
 PY_PASSES=${PY_PASSES:-2}
 THREADS=${THREADS:-2}
-BUILD=${BUILD:-$REPO/build-bench}
+BUILD=${BUILD:-$REPO/build/bench}
 OUT=$(realpath -m "${1:-/tmp/mica-bench/corpus-$N}")
 PY=/usr/bin/python3  # Debian's python3-cryptography, not a pip one
 

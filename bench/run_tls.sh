@@ -12,14 +12,14 @@
 # nginx endpoints (a second nginx with 7,000 listeners), concurrency 1000, handshake
 # timeout 3 s: wall time and peak RSS.
 #
-# Usage: bench/run_tls.sh   (knobs: BUILD=build-g CONC=512 CFSSL_WORKERS=100 SSLSCAN_N=100
+# Usage: bench/run_tls.sh   (knobs: BUILD=build/bench CONC=512 CFSSL_WORKERS=100 SSLSCAN_N=100
 #                            NMAP_N=1000 STIME=10 SKIP_PART2=0)
 # Loopback only: every address below is in 127.0.0.0/8. Everything lives in a temp
 # directory under /tmp, removed at the end with the servers.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-BUILD=${BUILD:-$ROOT/build-g}
+BUILD=${BUILD:-$ROOT/build/bench}
 MICA=${MICA:-$BUILD/mica}
 CONC=${CONC:-512}
 CFSSL_WORKERS=${CFSSL_WORKERS:-100}
