@@ -4,7 +4,7 @@
 #   BASE_DB    a scanned corpus with no findings (bench/run_foundation.sh makes the tree;
 #              `mica --db BASE_DB scan fs TREE`), never written: every run works on a copy
 #   RUNS       pairs of (first check, re-check) per binary, default 3
-#   MICA       the build under test, default build/pol-rel/mica
+#   MICA       the build under test, default build/bench/mica (make bench builds it)
 #   PEER_MICA  optional: an older binary, run alternately on its own copies
 #   OUTPUT=table in the environment prints the table instead of --json
 # Each pair: copy BASE_DB (schema migrated and checkpointed first, so no run pays for
@@ -13,7 +13,7 @@
 set -euo pipefail
 base=$1
 runs=${2:-3}
-mica=${3:-build/pol-rel/mica}
+mica=${3:-build/bench/mica}
 peer=${4:-}
 flag=--json
 [ "${OUTPUT:-json}" = table ] && flag=
