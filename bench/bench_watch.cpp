@@ -44,9 +44,9 @@ int Die(const std::string& what) {
 int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeconds at,
          bool same_issuer, double* finish_seconds, std::int64_t* events) {
   mica::store::ScanStart start{"fs", "h1", {"/srv"}, at};  // File() records host h1
-  auto scans = store.ListScans(0);
-  if (!scans) return Die(scans.error().message);
-  const bool baseline = mica::watch::IsBaseline(start, *scans);
+  auto known = store.HasCompleteScan(start);
+  if (!known) return Die(known.error().message);
+  const bool baseline = !*known;
   auto id = store.BeginScan(start);
   if (!id) return Die(id.error().message);
   std::vector<mica::store::Observation> batch;
@@ -64,11 +64,16 @@ int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeco
     }
   }
   const auto t0 = Clock::now();
-  auto done = store.FinishScan(*id, {}, at + 1,
-                               mica::watch::MakeChangeClassifier(mica::watch::ChangeRules{}, baseline));
+  // As `mica scan` records changes (cli ChangeRecordingFor): a quiet baseline is one
+  // summary event, anything later one event per change.
+  const mica::watch::ChangeRules rules;
+  mica::store::BaselineClassifier summary;
+  if (baseline && rules.quiet_baseline) summary = mica::watch::MakeBaselineClassifier();
+  auto done = store.FinishScan(*id, {}, at + 1, mica::watch::MakeChangeClassifier(rules, baseline),
+                               summary);
   *finish_seconds = Seconds(t0);
   if (!done) return Die(done.error().message);
-  auto rows = store.ListScans(1);
+  auto rows = store.ListScans(mica::store::ScanFilter::Latest(1));
   *events = rows && !rows->empty() ? rows->front().events : -1;
   return 0;
 }
