@@ -8,8 +8,8 @@ build=(build-essential cmake ninja-build ccache pkg-config libssl-dev libsqlite3
        libexpected-dev libgtest-dev libgmock-dev ca-certificates
        libmaxminddb-dev libcurl4-openssl-dev libgoogle-perftools-dev)
 # Tools the tests use to make fixtures at test time, and sqlite3 to tamper with a
-# database from a test.
-test=(openssl openssh-client putty-tools default-jdk-headless sqlite3 procps nginx)
+# database from a test; mbedTLS because the test build also compiles bench/ (Makefile).
+test=(openssl openssh-client putty-tools default-jdk-headless sqlite3 procps nginx libmbedtls-dev)
 bench=(libbenchmark-dev python3 python3-cryptography ripgrep libmbedtls-dev hyperfine time nginx nmap sslscan golang-cfssl)
 fuzz=(clang libclang-rt-14-dev)
 
