@@ -576,7 +576,11 @@ Result<std::vector<IdentityRow>> SqliteStore::ListIdentities(const IdentityFilte
     sql += condition;
     (binds.emplace_back(values), ...);
   };
-  if (f.kind) add("i.kind = ?", std::string(x509::KindName(*f.kind)));
+  // With an expiry filter the not_after index must drive the query: `+i.kind` keeps the
+  // planner off the (kind, fingerprint) index, through which it would read every row of
+  // the kind at random (see Summarize). A kind alone is best served by that index.
+  const bool by_expiry = f.expiring_before || f.expired_at;
+  if (f.kind) add(by_expiry ? "+i.kind = ?" : "i.kind = ?", std::string(x509::KindName(*f.kind)));
   if (f.expiring_before)
     add("i.not_after < ? AND i.not_after > ?", std::int64_t{*f.expiring_before},
         std::int64_t{f.now});
@@ -734,6 +738,11 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   const std::string present(kPresent);
   const std::string select =
       "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE " + present + " AND ";
+  // `+i.kind`: the unary plus keeps SQLite from driving these queries by the (kind,
+  // fingerprint) index. Through it, every certificate row is read in fingerprint order,
+  // that is at random over a table of DER (about two rows per page) bigger than the page
+  // cache; without it the expiry lists walk the not_after index and stop at their limit,
+  // and the counts read the table in order (docs/PERFORMANCE.md, "mica summary").
   Summary out;
   auto counts = QueryCounts("SELECT i.kind, COUNT(*) FROM identity i WHERE " + present +
                             " GROUP BY i.kind ORDER BY 2 DESC, 1");
@@ -742,7 +751,7 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
 
   counts = QueryCounts(
       "SELECT coalesce(nullif(i.issuer_cn, ''), i.issuer) AS who, COUNT(*) FROM identity i "
-      "WHERE i.kind = 'certificate' AND " +
+      "WHERE +i.kind = 'certificate' AND " +
       present + " GROUP BY who ORDER BY 2 DESC, 1 LIMIT 20");
   if (!counts) return tl::unexpected(counts.error());
   out.by_issuer = std::move(*counts);
@@ -778,7 +787,7 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
     return {};
   };
 
-  const std::string certs = "i.kind IN ('certificate', 'ssh_certificate')";
+  const std::string certs = "+i.kind IN ('certificate', 'ssh_certificate')";
   if (auto st = list(certs + " AND i.not_after > ? AND i.not_after <= ?",
                      "i.not_after, i.fingerprint", {now, now + expiry_window}, out.expiring,
                      out.expiring_total);
@@ -814,7 +823,7 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
       !st)
     return tl::unexpected(st.error());
 
-  if (auto st = list("i.kind = 'certificate' AND "
+  if (auto st = list("+i.kind = 'certificate' AND "
                      "instr(',' || i.eku || ',', ',code_signing,') > 0",
                      "i.not_after, i.fingerprint", {}, out.code_signing, out.code_signing_total);
       !st)
