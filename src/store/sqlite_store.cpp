@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -712,19 +713,6 @@ Result<std::vector<SightingRow>> SqliteStore::Sightings(std::int64_t identity_id
   return rows;
 }
 
-Result<std::vector<Count>> SqliteStore::QueryCounts(const std::string& sql) {
-  auto stmt = PrepareBound(sql, {});
-  if (!stmt) return tl::unexpected(stmt.error());
-  std::vector<Count> out;
-  for (;;) {
-    auto more = stmt->Step();
-    if (!more) return Failed(more.error());
-    if (!*more) break;
-    out.push_back(Count{stmt->Text(0), stmt->Int(1)});
-  }
-  return out;
-}
-
 Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_window,
                                        int list_limit) {
   // One read transaction: every figure describes the same moment even while a scanner
@@ -744,26 +732,43 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   // cache; without it the expiry lists walk the not_after index and stop at their limit,
   // and the counts read the table in order (docs/PERFORMANCE.md, "mica summary").
   Summary out;
-  auto counts = QueryCounts("SELECT i.kind, COUNT(*) FROM identity i WHERE " + present +
-                            " GROUP BY i.kind ORDER BY 2 DESC, 1");
-  if (!counts) return tl::unexpected(counts.error());
-  out.by_kind = std::move(*counts);
-
-  counts = QueryCounts(
-      "SELECT coalesce(nullif(i.issuer_cn, ''), i.issuer) AS who, COUNT(*) FROM identity i "
-      "WHERE +i.kind = 'certificate' AND " +
-      present + " GROUP BY who ORDER BY 2 DESC, 1 LIMIT 20");
-  if (!counts) return tl::unexpected(counts.error());
-  out.by_issuer = std::move(*counts);
-
-  counts = QueryCounts(
-      "SELECT CASE WHEN i.key_type = 'ec' AND i.curve != '' THEN 'ec-' || i.curve "
-      "WHEN i.key_type IN ('rsa', 'dsa', 'ec') AND i.key_bits > 0 "
-      "THEN i.key_type || '-' || i.key_bits ELSE i.key_type END AS label, COUNT(*) "
-      "FROM identity i WHERE " +
-      present + " GROUP BY label ORDER BY 2 DESC, 1");
-  if (!counts) return tl::unexpected(counts.error());
-  out.by_key_type = std::move(*counts);
+  // Counts by kind, issuer (certificates) and key type in one read of the table: each was
+  // a full read of its own, and the table is mostly DER.
+  {
+    auto rows = db_.Prepare(
+        "SELECT i.kind, "
+        "CASE WHEN i.kind = 'certificate' THEN coalesce(nullif(i.issuer_cn, ''), i.issuer) END, "
+        "CASE WHEN i.key_type = 'ec' AND i.curve != '' THEN 'ec-' || i.curve "
+        "WHEN i.key_type IN ('rsa', 'dsa', 'ec') AND i.key_bits > 0 "
+        "THEN i.key_type || '-' || i.key_bits ELSE i.key_type END "
+        "FROM identity i WHERE " +
+        present);
+    if (!rows) return Failed(rows.error());
+    std::unordered_map<std::string, std::int64_t> kinds, issuers, key_types;
+    auto status = ForEachRow(*rows, [&](const Statement& r) {
+      const std::string_view kind = r.TextView(0);
+      ++kinds[std::string(kind)];
+      if (kind == "certificate") ++issuers[std::string(r.TextView(1))];
+      ++key_types[std::string(r.TextView(2))];
+      ++out.identities;
+    });
+    if (!status) return tl::unexpected(status.error());
+    // Most first, then by name (bytewise, as SQLite's ORDER BY 2 DESC, 1 did).
+    auto ranked = [](const std::unordered_map<std::string, std::int64_t>& counts,
+                     std::size_t limit) {
+      std::vector<Count> v;
+      v.reserve(counts.size());
+      for (const auto& [key, n] : counts) v.push_back(Count{key, n});
+      std::sort(v.begin(), v.end(), [](const Count& a, const Count& b) {
+        return a.count != b.count ? a.count > b.count : a.key < b.key;
+      });
+      if (v.size() > limit) v.resize(limit);
+      return v;
+    };
+    out.by_kind = ranked(kinds, kinds.size());
+    out.by_issuer = ranked(issuers, 20);
+    out.by_key_type = ranked(key_types, key_types.size());
+  }
 
   // Each list: the first `list_limit` rows in order, and the full count.
   const std::string limit = " LIMIT " + std::to_string(std::max(list_limit, 0));
@@ -829,10 +834,7 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
       !st)
     return tl::unexpected(st.error());
 
-  auto n = db_.QueryInt("SELECT COUNT(*) FROM identity i WHERE " + present);
-  if (!n) return Failed(n.error());
-  out.identities = n->value_or(0);
-  n = db_.QueryInt("SELECT COUNT(DISTINCT location_id) FROM sighting WHERE present = 1");
+  auto n = db_.QueryInt("SELECT COUNT(DISTINCT location_id) FROM sighting WHERE present = 1");
   if (!n) return Failed(n.error());
   out.locations = n->value_or(0);
 

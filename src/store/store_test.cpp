@@ -738,6 +738,31 @@ TEST_F(StoreTest, FindBySpkiLinksCertificateAndKey) {
   EXPECT_TRUE(rows->empty());
 }
 
+TEST_F(StoreTest, SummaryCountsRankMostFirstThenByNameAndKeepTwentyIssuers) {
+  Open();
+  const auto scan = Begin({"/etc"});
+  std::vector<Observation> files;
+  for (int i = 0; i < 22; ++i) {
+    const std::string n = (i < 10 ? "0" : "") + std::to_string(i);
+    files.push_back(File("/etc/" + n + ".pem", {Cert("f" + n, "Issuer " + n, kT0 + kDay)}));
+  }
+  for (int i = 0; i < 3; ++i)
+    files.push_back(File("/etc/z" + std::to_string(i) + ".pem",
+                         {Cert("z" + std::to_string(i), "Issuer Z", kT0 + kDay)}));
+  RecordOk(scan, files, kT0);
+  FinishOk(scan, kT0);
+  auto sum = store_->Summarize(kT0, 30 * kDay);
+  ASSERT_TRUE(sum) << sum.error().message;
+  EXPECT_EQ(sum->identities, 25);
+  ASSERT_EQ(sum->by_kind.size(), 1u);
+  EXPECT_EQ(sum->by_kind[0].count, 25);
+  ASSERT_EQ(sum->by_issuer.size(), 20u);
+  EXPECT_EQ(sum->by_issuer[0].key, "Issuer Z");
+  EXPECT_EQ(sum->by_issuer[0].count, 3);
+  EXPECT_EQ(sum->by_issuer[1].key, "Issuer 00");
+  EXPECT_EQ(sum->by_issuer[19].key, "Issuer 18");
+}
+
 TEST_F(StoreTest, SummarizeCountsPresentIdentities) {
   Open();
   Identity signer = Cert("cs", "Code CA", kT0 + 100 * kDay, "spki-cs");

@@ -111,7 +111,6 @@ class SqliteStore final : public Store {
       const std::string& sql, const std::vector<BindValue>& binds);
   [[nodiscard]] Result<std::vector<SightingRow>> QuerySightings(
       const std::string& sql, const std::vector<BindValue>& binds);
-  [[nodiscard]] Result<std::vector<Count>> QueryCounts(const std::string& sql);
   [[nodiscard]] Result<Statement> PrepareBound(const std::string& sql,
                                                const std::vector<BindValue>& binds);
 
