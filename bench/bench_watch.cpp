@@ -64,13 +64,10 @@ int Scan(mica::store::Store& store, int n, int changed, int generation, UnixSeco
     }
   }
   const auto t0 = Clock::now();
-  // As `mica scan` records changes (cli ChangeRecordingFor): a quiet baseline is one
-  // summary event, anything later one event per change.
-  const mica::watch::ChangeRules rules;
-  mica::store::BaselineClassifier summary;
-  if (baseline && rules.quiet_baseline) summary = mica::watch::MakeBaselineClassifier();
-  auto done = store.FinishScan(*id, {}, at + 1, mica::watch::MakeChangeClassifier(rules, baseline),
-                               summary);
+  // As `mica scan` records changes: a quiet baseline is one summary event, anything
+  // later one event per change.
+  const auto recording = mica::watch::MakeChangeRecording({}, baseline);
+  auto done = store.FinishScan(*id, {}, at + 1, recording.classify, recording.baseline);
   *finish_seconds = Seconds(t0);
   if (!done) return Die(done.error().message);
   auto rows = store.ListScans(mica::store::ScanFilter::Latest(1));

@@ -20,7 +20,7 @@ namespace mica::cli {
 
 using nlohmann::json;
 
-Result<ChangeRecording> ChangeRecordingFor(Context& ctx, const store::ScanStart& start) {
+Result<watch::ChangeRecording> ChangeRecordingFor(Context& ctx, const store::ScanStart& start) {
   watch::ChangeRules rules;
   if (!ctx.config.trust_store_globs.empty()) rules.trust_store_globs = ctx.config.trust_store_globs;
   rules.quiet_baseline = ctx.config.quiet_baseline;
@@ -29,11 +29,7 @@ Result<ChangeRecording> ChangeRecordingFor(Context& ctx, const store::ScanStart&
   rules.owners = std::move(*owners);
   auto known = ctx.store->HasCompleteScan(start);
   if (!known) return tl::unexpected(known.error());
-  const bool baseline = !*known;
-  ChangeRecording r;
-  if (baseline && rules.quiet_baseline) r.baseline = watch::MakeBaselineClassifier();
-  r.classify = watch::MakeChangeClassifier(std::move(rules), baseline);
-  return r;
+  return watch::MakeChangeRecording(std::move(rules), !*known);
 }
 
 Result<int> SignAuditCheckpoints(Context& ctx, UnixSeconds now) {

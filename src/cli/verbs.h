@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.h"
+#include "watch/changes.h"
 
 namespace mica::cli {
 
@@ -40,14 +41,9 @@ void RegisterWatchVerbs(CLI::App& app, Context& ctx);
 std::vector<std::string> ScanRoots(const Context& ctx, const std::vector<std::string>& requested);
 
 // How a scan that is about to start with `start` records its changes (Store::FinishScan):
-// the config's change rules, whether it is the baseline of its roots, and for a quiet
-// baseline the classifier of its one scan_baseline event (cmd_audit.cpp).
-struct ChangeRecording {
-  store::ChangeClassifier classify;
-  store::BaselineClassifier baseline;  // empty unless a quiet baseline
-};
-[[nodiscard]] Result<ChangeRecording> ChangeRecordingFor(Context& ctx,
-                                                         const store::ScanStart& start);
+// the config's change rules, and whether it is the baseline of its roots (cmd_audit.cpp).
+[[nodiscard]] Result<watch::ChangeRecording> ChangeRecordingFor(Context& ctx,
+                                                                const store::ScanStart& start);
 
 // Records a checkpoint of the audit log's head and signs the unsigned ones with the
 // configured [audit] signing_key (none configured: recorded unsigned). Returns the

@@ -95,7 +95,7 @@ struct BaselineSummary {
   std::string sha256;
 };
 
-// Makes the one event a baseline scan records (watch::MakeBaselineClassifier).
+// Makes the one event a baseline scan records (watch::BaselineEvent).
 using BaselineClassifier = std::function<Event(const BaselineSummary&)>;
 
 struct EventFilter {

@@ -187,8 +187,12 @@ store::Event BaselineEvent(const store::BaselineSummary& b) {
   return e;
 }
 
-store::BaselineClassifier MakeBaselineClassifier() { return BaselineEvent; }
-
+ChangeRecording MakeChangeRecording(ChangeRules rules, bool baseline) {
+  ChangeRecording r;
+  if (baseline && rules.quiet_baseline) r.baseline = BaselineEvent;
+  r.classify = MakeChangeClassifier(std::move(rules), baseline);
+  return r;
+}
 
 std::vector<Event> ClassifyFindings(const store::FindingDelta& delta, UnixSeconds now) {
   std::vector<Event> out;

@@ -46,9 +46,14 @@ store::ChangeClassifier MakeChangeClassifier(ChangeRules rules, bool baseline);
 // The scan_baseline event of a quiet baseline scan: counts by kind, code-signing, CA and
 // unencrypted private-key sightings, and the digest that commits to every one of them.
 store::Event BaselineEvent(const store::BaselineSummary& summary);
-// BaselineEvent, for Store::FinishScan's `baseline` argument.
-store::BaselineClassifier MakeBaselineClassifier();
 
+// How Store::FinishScan records a scan's changes: the change classifier and, for a quiet
+// baseline, the classifier of its one scan_baseline event (empty otherwise).
+struct ChangeRecording {
+  store::ChangeClassifier classify;
+  store::BaselineClassifier baseline;
+};
+ChangeRecording MakeChangeRecording(ChangeRules rules, bool baseline);
 
 // finding_opened / finding_resolved events of a SyncFindings delta.
 std::vector<store::Event> ClassifyFindings(const store::FindingDelta& delta, UnixSeconds now);

@@ -45,9 +45,8 @@ class ChangesTest : public ::testing::Test {
     auto before = store_->ListEvents({});
     EXPECT_TRUE(before);
     EXPECT_TRUE(store_->Record(*id, files, {}, at));
-    auto done = store_->FinishScan(
-        *id, {}, at, MakeChangeClassifier(rules, baseline),
-        baseline && rules.quiet_baseline ? MakeBaselineClassifier() : store::BaselineClassifier());
+    const ChangeRecording recording = MakeChangeRecording(rules, baseline);
+    auto done = store_->FinishScan(*id, {}, at, recording.classify, recording.baseline);
     EXPECT_TRUE(done) << done.error().message;
     store::EventFilter f;
     f.after_id = before->empty() ? 0 : before->back().id;
