@@ -844,22 +844,14 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   return out;
 }
 
-Result<bool> SqliteStore::HasCompleteScan(const ScanStart& start) {
-  ScanFilter f = ScanFilter::Latest(1);
-  f.kind = start.kind;
-  f.host = start.host;
-  f.status = "complete";
-  f.roots = start.roots;
-  auto scans = ListScans(f);
-  if (!scans) return tl::unexpected(scans.error());
-  return !scans->empty();
-}
-
 Result<std::vector<ScanRow>> SqliteStore::ListScans(const ScanFilter& f) {
   std::string where;
   std::vector<BindValue> binds;
+  auto clause = [&](const std::string& condition) {
+    where += (where.empty() ? " WHERE " : " AND ") + condition;
+  };
   auto match = [&](const char* column, std::string value) {
-    where += (where.empty() ? " WHERE " : " AND ") + std::string(column) + " = ?";
+    clause(std::string(column) + " = ?");
     binds.emplace_back(std::move(value));
   };
   if (!f.kind.empty()) match("kind", f.kind);
@@ -870,7 +862,7 @@ Result<std::vector<ScanRow>> SqliteStore::ListScans(const ScanFilter& f) {
     if (f.status != "running" && f.status != "complete" && f.status != "failed")
       return Fail(ErrorCode::kInput, "unknown scan status '" + f.status +
                                          "' (running, complete or failed)");
-    where += (where.empty() ? " WHERE " : " AND ") + ("status = '" + f.status + "'");
+    clause("status = '" + f.status + "'");
   }
   // The roots as BeginScan stores them: the same serialisation compares equal.
   if (f.roots) match("roots", json(*f.roots).dump());

@@ -22,4 +22,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return internal::OpenSqliteStore(path);
 }
 
+Result<bool> Store::HasCompleteScan(const ScanStart& start) {
+  ScanFilter f = ScanFilter::Latest(1);
+  f.kind = start.kind;
+  f.host = start.host;
+  f.status = "complete";
+  f.roots = start.roots;
+  auto scans = ListScans(f);
+  if (!scans) return tl::unexpected(scans.error());
+  return !scans->empty();
+}
+
 }  // namespace mica::store

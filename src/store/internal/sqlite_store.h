@@ -60,7 +60,6 @@ class SqliteStore final : public Store {
   Result<Summary> Summarize(UnixSeconds now, std::int64_t expiry_window,
                             int list_limit) override;
   Result<std::vector<ScanRow>> ListScans(const ScanFilter& filter) override;
-  Result<bool> HasCompleteScan(const ScanStart& start) override;
   Result<std::vector<ScanError>> ScanErrors(std::int64_t scan_id) override;
   Result<std::vector<EndpointRow>> ListEndpoints(const EndpointFilter& filter) override;
 
