@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "core/unique_handle.h"
+
 namespace mica {
 
 namespace {
@@ -132,10 +134,14 @@ namespace {
 // OpenSSL 3's one-shot SHA256() fetches the algorithm on every call; a fetched EVP_MD
 // and a context per thread halve the cost of a short hash (the audit log hashes
 // every event and every tree node).
-EVP_MD_CTX* Sha256Context() {
+const EVP_MD* Sha256Md() {
   static EVP_MD* const md = ::EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&::EVP_MD_CTX_free)> ctx(
-      ::EVP_MD_CTX_new(), &::EVP_MD_CTX_free);
+  return md;
+}
+
+EVP_MD_CTX* Sha256Context() {
+  thread_local const Ptr<EVP_MD_CTX, ::EVP_MD_CTX_free> ctx(::EVP_MD_CTX_new());
+  const EVP_MD* md = Sha256Md();
   if (!md || !ctx || ::EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1) return nullptr;
   return ctx.get();
 }
@@ -161,13 +167,13 @@ Sha256Digest Sha256(std::initializer_list<ByteView> parts) {
 Sha256Digest Sha256(ByteView data) { return Sha256({data}); }
 
 struct Sha256Stream::Impl {
-  std::unique_ptr<EVP_MD_CTX, decltype(&::EVP_MD_CTX_free)> ctx{::EVP_MD_CTX_new(),
-                                                                &::EVP_MD_CTX_free};
+  Ptr<EVP_MD_CTX, ::EVP_MD_CTX_free> ctx{::EVP_MD_CTX_new()};
   bool ok = false;
 };
 
 Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
-  impl_->ok = impl_->ctx && ::EVP_DigestInit_ex2(impl_->ctx.get(), ::EVP_sha256(), nullptr) == 1;
+  const EVP_MD* md = Sha256Md();
+  impl_->ok = md && impl_->ctx && ::EVP_DigestInit_ex2(impl_->ctx.get(), md, nullptr) == 1;
 }
 Sha256Stream::~Sha256Stream() = default;
 
