@@ -334,25 +334,21 @@ Result<BaselineSummary> SqliteStore::SummarizeBaseline(std::int64_t scan_id,
   Sha256Stream digest;
   std::string line;
   auto status = ForEachRow(*rows, [&](const Statement& r) {
-    auto text = [&](int col) { return r.TextView(col); };
-    const std::string_view identity_kind = text(0);
     ++b.sightings;
-    auto it = kinds.find(std::string(identity_kind));
-    if (it == kinds.end()) it = kinds.emplace(std::string(identity_kind), 0).first;
-    ++it->second;
+    ++kinds[std::string(r.TextView(0))];
     b.ca += r.Int(2) != 0;
     b.code_signing += r.Int(3) != 0;
     if (!r.IsNull(4) && r.Int(4) == 0) ++b.unencrypted_private;
     locations.insert(r.Int(6));
-    line.assign(text(1)).append("\n");
-    const std::string_view location_kind = text(7);
+    line.assign(r.TextView(1)).append("\n");
+    const std::string_view location_kind = r.TextView(7);
     if (location_kind == "file") {
-      line.append(text(9));
+      line.append(r.TextView(9));
     } else {
-      line.append(LocationName(std::string(location_kind), std::string(text(8)),
-                               std::string(text(9)), r.Int(10), std::string(text(11))));
+      line.append(LocationName(std::string(location_kind), r.Text(8), r.Text(9), r.Int(10),
+                               r.Text(11)));
     }
-    line.append("\n").append(text(5)).append("\n");
+    line.append("\n").append(r.TextView(5)).append("\n");
     digest.Update(line);
   });
   if (!status) return tl::unexpected(status.error());

@@ -726,11 +726,6 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
   const std::string present(kPresent);
   const std::string select =
       "SELECT " + std::string(kIdentityColumns) + " FROM identity i WHERE " + present + " AND ";
-  // `+i.kind`: the unary plus keeps SQLite from driving these queries by the (kind,
-  // fingerprint) index. Through it, every certificate row is read in fingerprint order,
-  // that is at random over a table of DER (about two rows per page) bigger than the page
-  // cache; without it the expiry lists walk the not_after index and stop at their limit,
-  // and the counts read the table in order (docs/PERFORMANCE.md, "mica summary").
   Summary out;
   // Counts by kind, issuer (certificates) and key type in one read of the table: each was
   // a full read of its own, and the table is mostly DER.
@@ -792,6 +787,11 @@ Result<Summary> SqliteStore::Summarize(UnixSeconds now, std::int64_t expiry_wind
     return {};
   };
 
+  // `+i.kind`: the unary plus keeps SQLite from driving the lists below by the (kind,
+  // fingerprint) index. Through it, every certificate row is read in fingerprint order,
+  // that is at random over a table of DER (about two rows per page) bigger than the page
+  // cache; without it the expiry lists walk the not_after index and stop at their limit,
+  // and their counts read the table in order (docs/PERFORMANCE.md, "mica summary").
   const std::string certs = "+i.kind IN ('certificate', 'ssh_certificate')";
   if (auto st = list(certs + " AND i.not_after > ? AND i.not_after <= ?",
                      "i.not_after, i.fingerprint", {now, now + expiry_window}, out.expiring,
